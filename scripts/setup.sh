@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Prepares everything the notebooks and tests need, from a machine with nothing prepared:
+#   1. system libraries (libfluidsynth for MIDI synthesis) when we are root with apt-get,
+#      otherwise one line that says which command to run;
+#   2. .venv with the exact package set of requirements.txt;
+#   3. magenta==2.1.4 with --no-deps (its declared dependencies cannot be installed on Python >= 3.10).
+# Re-running is cheap: a stamp file remembers what was installed.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+VENV=${COOKBOOK_VENV:-.venv}
+STAMP="$VENV/.cookbook-installed"
+MAGENTA_VERSION=2.1.4
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- 1. system packages -------------------------------------------------------------------
+have_libfluidsynth() {
+    ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so'
+}
+if ! have_libfluidsynth; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing libfluidsynth3 (MIDI synthesis) with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null
+    else
+        log "NOTE: libfluidsynth is missing, so the melody notebook will fall back to simple sine"
+        log "      synthesis. Install it with:  sudo apt-get install libfluidsynth3   (macOS: brew install fluid-synth)"
+    fi
+fi
+
+# --- 2. Python and the virtual environment ------------------------------------------------
+pick_python() {
+    for candidate in "${COOKBOOK_PYTHON:-}" python3.11 python3.12 python3; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else 1)'; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    PYTHON=$(pick_python) || {
+        echo "[setup] ERROR: Python 3.11 or 3.12 is required (TensorFlow 2.21 and the pinned set are tested there)." >&2
+        echo "[setup]        Install one, or point COOKBOOK_PYTHON at it, then run this again." >&2
+        exit 1
+    }
+    log "creating $VENV with $($PYTHON --version)"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+wanted="$(cat requirements.txt) magenta==$MAGENTA_VERSION"
+wanted_hash=$(printf '%s' "$wanted" | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted_hash" ]; then
+    log "$VENV is up to date"
+    exit 0
+fi
+
+log "installing requirements.txt into $VENV (a few minutes the first time)"
+"$VENV/bin/python" -m pip install --quiet -r requirements.txt
+log "installing magenta==$MAGENTA_VERSION with --no-deps"
+"$VENV/bin/python" -m pip install --quiet --no-deps "magenta==$MAGENTA_VERSION"
+
+# A quick import check, so a broken environment fails here and not in the middle of a notebook.
+TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" - <<'PY'
+import importlib
+for name in ['tensorflow', 'tf_keras', 'torch', 'librosa', 'note_seq', 'pretty_midi', 'music21',
+             'sklearn', 'nbval', 'magenta.models.melody_rnn.melody_rnn_sequence_generator']:
+    importlib.import_module(name)
+print('[setup] imports OK')
+PY
+printf '%s' "$wanted_hash" > "$STAMP"
+log "done"

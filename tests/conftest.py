@@ -1,0 +1,12 @@
+"""Shared pytest set-up: the helper module lives beside the notebooks, as the notebooks import it."""
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO_ROOT / 'notebooks'
+if str(NOTEBOOKS_DIR) not in sys.path:
+    sys.path.insert(0, str(NOTEBOOKS_DIR))
+
+# TensorFlow's start-up chatter hides real failures in the test log.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
