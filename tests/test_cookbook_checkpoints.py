@@ -1,0 +1,334 @@
+"""Loading third-party PyTorch checkpoints without running code from them."""
+import builtins
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+
+torch = pytest.importorskip('torch')
+
+import cookbook
+
+FORMATS = {'zip': True, 'legacy': False}
+
+# A throw-away package named like pytorch-dc-tts's `models`: it exists only while saving.
+MODELS_PACKAGE = {
+    '__init__.py': '',
+    'layers.py': '''
+        import torch
+        from torch import nn
+
+        class LayerNorm(nn.Module):
+            """Layer norm over channels with its own gamma/beta, as in DC-TTS."""
+            def __init__(self, channels):
+                super().__init__()
+                self.gamma = nn.Parameter(torch.randn(channels))
+                self.beta = nn.Parameter(torch.randn(channels))
+
+            def forward(self, x):
+                return x
+
+        class HighwayConv(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.conv = nn.utils.weight_norm(nn.Conv1d(channels, 2 * channels, 3, padding=1))
+
+            def forward(self, x):
+                return self.conv(x)
+        ''',
+    'net.py': '''
+        import torch
+        from torch import nn
+        from models.layers import LayerNorm, HighwayConv
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(10, 4)
+                self.conv = nn.Conv1d(4, 6, 3)
+                self.norm = LayerNorm(6)
+                self.blocks = nn.Sequential(HighwayConv(6), nn.ReLU(), HighwayConv(6))
+                self.register_buffer('scale', torch.arange(6, dtype=torch.float32))
+                self.register_buffer('scratch', torch.zeros(2), persistent=False)
+
+            def forward(self, x):
+                return x
+
+        class Holder:
+            """A plain class to test safe_torch_load's stand_ins mapping."""
+            def __init__(self, weights, label):
+                self.weights = weights
+                self.label = label
+        ''',
+    'evil.py': '''
+        import os
+
+        class Boom:
+            """Its unpickling runs a shell command."""
+            def __init__(self, command):
+                self.command = command
+
+            def __reduce__(self):
+                return (os.system, (self.command,))
+        ''',
+}
+
+
+def _write_package(root, name, files):
+    package = root / name
+    package.mkdir()
+    for filename, source in files.items():
+        (package / filename).write_text(textwrap.dedent(source))
+
+
+@pytest.fixture
+def models_on_path(tmp_path):
+    """Put the throw-away `models` package on sys.path for saving; remove it afterwards."""
+    root = tmp_path / 'pkgsrc'
+    root.mkdir()
+    _write_package(root, 'models', MODELS_PACKAGE)
+    sys.path.insert(0, str(root))
+    try:
+        yield root
+    finally:
+        _forget_models(root)
+
+
+def _forget_models(root):
+    """Take the package off sys.path and out of sys.modules."""
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+    for name in [n for n in sys.modules if n == 'models' or n.startswith('models.')]:
+        del sys.modules[name]
+
+
+def _save(obj, path, zip_format):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # weight_norm deprecation, source warnings
+        torch.save(obj, path, _use_new_zipfile_serialization=zip_format)
+
+
+def _assert_gone():
+    assert 'models' not in sys.modules
+    with pytest.raises(ImportError):
+        __import__('models.net')
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_pickled_module_state_dict_matches_original(tmp_path, models_on_path, fmt):
+    import importlib
+    net_module = importlib.import_module('models.net')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = net_module.Net()
+    expected = model.state_dict()
+    path = tmp_path / f'net-{fmt}.pth'
+    _save(model, path, FORMATS[fmt])
+    _forget_models(models_on_path)
+    _assert_gone()
+    # The file really holds the whole module: an ordinary load needs the package.
+    with pytest.raises(ModuleNotFoundError, match='models'):
+        torch.load(path, weights_only=False)
+    state = cookbook.load_pickled_module_state_dict(path)
+    _assert_gone()  # nothing from the file was imported
+    assert list(state) == list(expected)
+    assert 'blocks.0.conv.weight_g' in state and 'blocks.0.conv.weight_v' in state
+    assert 'norm.gamma' in state and 'scale' in state and 'scratch' not in state
+    for key, tensor in expected.items():
+        assert state[key].dtype == tensor.dtype
+        assert torch.equal(state[key], tensor), key
+        assert not isinstance(state[key], torch.nn.Parameter)
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_state_dict_rebuild_loads_into_fresh_model(tmp_path, models_on_path, fmt):
+    import importlib
+    net_module = importlib.import_module('models.net')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        source, target = net_module.Net(), net_module.Net()
+    path = tmp_path / 'net.pth'
+    _save(source, path, FORMATS[fmt])
+    target.load_state_dict(cookbook.load_pickled_module_state_dict(path))
+    for (key, a), b in zip(source.state_dict().items(), target.state_dict().values()):
+        assert torch.equal(a, b), key
+
+
+class _Thnn04Backend:
+    """PyTorch <= 0.4 pickled `_backend = torch.nn.backends.thnn._get_thnn_function_backend()`
+    into every module; this reproduces that global in a file saved by today's torch."""
+
+    def __reduce__(self):
+        from torch.nn.backends import thnn
+        return (thnn._get_thnn_function_backend, ())
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_pytorch_04_backend_attribute_is_tolerated(tmp_path, fmt):
+    conv = torch.nn.Conv1d(2, 2, 1)
+    conv._backend = _Thnn04Backend()
+    path = tmp_path / 'old.pth'
+    _save(conv, path, FORMATS[fmt])
+    state = cookbook.load_pickled_module_state_dict(path, allowed_prefixes=())
+    assert torch.equal(state['weight'], conv.weight.detach())
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_data_parallel_wrapper_keeps_module_prefix(tmp_path, fmt):
+    wrapped = torch.nn.DataParallel(torch.nn.Sequential(torch.nn.Linear(3, 2)))
+    path = tmp_path / 'dp.pth'
+    _save(wrapped, path, FORMATS[fmt])
+    state = cookbook.load_pickled_module_state_dict(path, allowed_prefixes=())
+    assert list(state) == list(wrapped.state_dict()) == ['module.0.weight', 'module.0.bias']
+    assert torch.equal(state['module.0.weight'], wrapped.module[0].weight.detach())
+
+
+def test_plain_state_dict_and_training_checkpoint_are_accepted(tmp_path):
+    conv = torch.nn.Conv1d(2, 3, 3)
+    torch.save(conv.state_dict(), tmp_path / 'sd.pth')
+    torch.save({'epoch': 3, 'state_dict': conv.state_dict()}, tmp_path / 'ckpt.pth')
+    for name in ('sd.pth', 'ckpt.pth'):
+        state = cookbook.load_pickled_module_state_dict(tmp_path / name)
+        assert list(state) == ['weight', 'bias']
+        assert torch.equal(state['weight'], conv.weight.detach())
+
+
+class _SystemCall:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+class _EvalCall:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (builtins.eval, (f"open({str(self.marker)!r}, 'w').close()",))
+
+
+class _SubprocessCall:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (subprocess.call, (['touch', str(self.marker)],))
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+@pytest.mark.parametrize('payload, global_name', [
+    (_SystemCall, 'system'), (_EvalCall, 'builtins.eval'), (_SubprocessCall, 'subprocess.call')])
+@pytest.mark.parametrize('loader', ['module', 'safe'])
+def test_malicious_pickle_is_refused_without_side_effect(tmp_path, fmt, payload, global_name,
+                                                         loader):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    _save({'weight': torch.ones(2), 'payload': payload(marker)}, path, FORMATS[fmt])
+    assert not marker.exists()
+    load = (cookbook.load_pickled_module_state_dict if loader == 'module'
+            else cookbook.safe_torch_load)
+    with pytest.raises(cookbook.UnsafeCheckpointError) as info:
+        load(path)
+    assert global_name in str(info.value)
+    assert str(path) in str(info.value)
+    assert not marker.exists()
+
+
+def test_plain_pickle_loader_would_have_run_the_payload(tmp_path):
+    """Control for the test above: the payload really executes under a normal load."""
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'payload': _SystemCall(marker)}, path)
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_class_outside_allowed_prefixes_is_refused(tmp_path, models_on_path, fmt):
+    import importlib
+    net_module = importlib.import_module('models.net')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = net_module.Net()
+    path = tmp_path / 'net.pth'
+    _save(model, path, FORMATS[fmt])
+    with pytest.raises(cookbook.UnsafeCheckpointError, match=r"models\.net\.Net"):
+        cookbook.load_pickled_module_state_dict(path, allowed_prefixes=('other.',))
+    # A prefix must match the qualified name, not just any substring of it.
+    with pytest.raises(cookbook.UnsafeCheckpointError):
+        cookbook.load_pickled_module_state_dict(path, allowed_prefixes=('net.',))
+    state = cookbook.load_pickled_module_state_dict(path, allowed_prefixes=('models.net.',
+                                                                            'models.layers.'))
+    assert 'norm.gamma' in state
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_evil_class_under_allowed_prefix_stays_inert(tmp_path, models_on_path, fmt):
+    """A class under an allowed prefix becomes a stand-in; its __reduce__ target is refused."""
+    import importlib
+    evil = importlib.import_module('models.evil')
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    _save({'x': evil.Boom(f'touch {marker}')}, path, FORMATS[fmt])
+    with pytest.raises(cookbook.UnsafeCheckpointError, match='system'):
+        cookbook.load_pickled_module_state_dict(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_safe_torch_load_tensors_and_containers(tmp_path, fmt):
+    data = {'w': torch.randn(3, 2), 'meta': [1, 2.5, 'x', (True, None)], 'set': {1, 2},
+            'size': torch.Size([3, 2]), 'half': torch.ones(2, dtype=torch.float16),
+            'bytes': b'\x00\x01'}
+    path = tmp_path / 'plain.pth'
+    _save(data, path, FORMATS[fmt])
+    loaded = cookbook.safe_torch_load(path)
+    assert torch.equal(loaded['w'], data['w'])
+    assert loaded['half'].dtype == torch.float16
+    assert loaded['meta'] == data['meta'] and loaded['set'] == {1, 2}
+    assert loaded['size'] == torch.Size([3, 2]) and loaded['bytes'] == b'\x00\x01'
+
+
+class MyHolder:
+    """The notebook's own class that stands in for models.net.Holder."""
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_safe_torch_load_stand_ins(tmp_path, models_on_path, fmt):
+    import importlib
+    net_module = importlib.import_module('models.net')
+    weights = torch.randn(4)
+    path = tmp_path / 'holder.pth'
+    _save({'holder': net_module.Holder(weights, 'hello')}, path, FORMATS[fmt])
+    loaded = cookbook.safe_torch_load(path, stand_ins={'models.net.Holder': MyHolder})
+    assert type(loaded['holder']) is MyHolder
+    assert torch.equal(loaded['holder'].weights, weights) and loaded['holder'].label == 'hello'
+    with pytest.raises(cookbook.UnsafeCheckpointError, match=r'models\.net\.Holder'):
+        cookbook.safe_torch_load(path)
+    with pytest.raises(cookbook.UnsafeCheckpointError, match=r'models\.net\.Holder'):
+        cookbook.safe_torch_load(path, stand_ins={'models.net.Other': MyHolder})
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+def test_safe_torch_load_refuses_unmapped_nn_module(tmp_path, fmt):
+    path = tmp_path / 'conv.pth'
+    _save(torch.nn.Conv1d(2, 2, 1), path, FORMATS[fmt])
+    with pytest.raises(cookbook.UnsafeCheckpointError, match='Conv1d'):
+        cookbook.safe_torch_load(path)
+    conv = cookbook.safe_torch_load(path, stand_ins={
+        'torch.nn.modules.conv.Conv1d': torch.nn.Conv1d})
+    assert isinstance(conv, torch.nn.Conv1d) and conv.weight.shape == (2, 2, 1)
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        cookbook.load_pickled_module_state_dict(tmp_path / 'nope.pth')
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(b'this is not a checkpoint')
+    with pytest.raises(ValueError, match='bad.pth'):
+        cookbook.safe_torch_load(bad)
