@@ -1,0 +1,112 @@
+"""Benchmark for notebook 3: MelodyRNN generation and training speed on this machine's CPU.
+
+For each configuration (basic_rnn, lookback_rnn, attention_rnn) it generates with Magenta's
+released bundle when checkpoints/<config>.mag is present, otherwise with a bundle it trains
+itself for a few steps on music21 folk tunes (same architecture, so the same speed; the output
+says which). It prints:
+  * generation: new melody steps per second continuing Twinkle Twinkle (plain sampling and beam
+    search, beam_size=2 branch_factor=2), median of --repeats runs after one warm-up;
+  * training: steps per second of Magenta's training loop (batch --batch-size, layers --layers),
+    measured between the first and last logged step, i.e. without graph building.
+
+Run:  .venv/bin/python benchmarks/bench_melody.py [--train-steps 20] [--layers 128,128]
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ['TF_USE_LEGACY_KERAS'] = '1'  # before TensorFlow is imported (see the notebook)
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'notebooks'))
+
+import cookbook  # noqa: E402
+
+nb = cookbook.import_notebook_code('03_melody_generation.ipynb', tag='library')
+
+
+def training_steps_per_second(train_dir):
+    """Steps/s between the first and the last step summary written by Magenta's training loop."""
+    points = []
+    for events_file in sorted(Path(train_dir).glob('events.out.tfevents.*')):
+        for event in nb.tf1.train.summary_iterator(str(events_file)):
+            if any(v.tag == 'loss' for v in event.summary.value):
+                points.append((event.step, event.wall_time))
+    points.sort()
+    (first_step, first_time), (last_step, last_time) = points[0], points[-1]
+    return (last_step - first_step) / (last_time - first_time)
+
+
+def generation_steps_per_second(generator, num_steps, repeats, **options):
+    primer = nb.twinkle_twinkle()
+    nb.continue_melody(generator, primer, num_steps, **options)  # warm-up run, not timed
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        nb.continue_melody(generator, primer, num_steps, **options)
+        rates.append(num_steps / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--configs', default=','.join(nb.MELODY_CONFIGS))
+    parser.add_argument('--generate-steps', type=int, default=128)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--train-steps', type=int, default=20)
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--layers', default='128,128', help="Magenta's default is 128,128")
+    parser.add_argument('--tunes', type=int, default=120)
+    args = parser.parse_args()
+    layers = [int(size) for size in args.layers.split(',')]
+
+    print(f'machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores '
+          f'visible, TensorFlow {nb.tf.__version__} on CPU')
+    print(f'generation: continue Twinkle Twinkle by {args.generate_steps} steps, median of '
+          f'{args.repeats}; training: batch {args.batch_size}, layers {layers}, '
+          f'{args.train_steps} steps on up to {args.tunes} music21 folk tunes')
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tunes, _ = nb.corpus_tunes(args.tunes)
+        train_tunes, holdout_tunes = nb.split_tunes(tunes, 0.1)
+        for config_name in args.configs.split(','):
+            config = nb.melody_rnn_config(config_name, batch_size=args.batch_size,
+                                          rnn_layer_sizes=layers)
+            folder = Path(tmp) / config_name
+            dataset = nb.make_dataset(config, train_tunes, holdout_tunes, folder)
+            nb.train_melody_rnn(config, dataset['train'], folder / 'train', args.train_steps,
+                                log_every=5)
+            train_rate = training_steps_per_second(folder / 'train')
+
+            released = cookbook.ASSETS[f'melody_rnn_{config_name}'].path
+            if released.is_file():
+                bundle, source = released, f'released bundle {released.name}'
+            else:
+                bundle = nb.export_bundle(config, folder / 'train', folder / 'own.mag', 'benchmark')
+                source = f'bundle trained here ({args.train_steps} steps, layers {layers})'
+            generator = nb.load_melody_rnn(bundle, config_name)
+            try:
+                sample_rate = generation_steps_per_second(generator, args.generate_steps, args.repeats)
+                beam_rate = generation_steps_per_second(generator, args.generate_steps, args.repeats,
+                                                        beam_size=2, branch_factor=2)
+            finally:
+                generator.close()
+            rows.append((config_name, sample_rate, beam_rate, train_rate, source))
+
+    print()
+    print(f"{'config':14s} {'generate steps/s':>17s} {'beam 2x2 steps/s':>17s} "
+          f"{'train steps/s':>14s}  generation bundle")
+    for config_name, sample_rate, beam_rate, train_rate, source in rows:
+        print(f'{config_name:14s} {sample_rate:17.1f} {beam_rate:17.1f} {train_rate:14.2f}  {source}')
+    base = rows[0]
+    print(f'\nrelative to {base[0]}: ' + ', '.join(
+        f'{name} generates {rate / base[1]:.2f}x, trains {train / base[3]:.2f}x'
+        for name, rate, _, train, _ in rows[1:]))
+
+
+if __name__ == '__main__':
+    main()
