@@ -1,0 +1,566 @@
+"""Notebook 2 (text to speech): the model code in the notebook's `library` cells.
+
+Covers loading checkpoints in the released format (whole pickled modules) without running code
+from them, refusing malicious pickles, the key/shape mismatch report, incremental and batched
+decoding against the recipe's loop, text handling, Griffin-Lim, the guided-attention loss and
+resumable training. Everything runs on the CPU with random weights in well under a minute.
+"""
+import os
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import cookbook
+
+SAMPLE_DIR = cookbook.SAMPLES_DIR / 'ljspeech'
+GARDEN_PATH = ['The horse raced past the barn fell.', 'The old man the boat.',
+               'Have the students who failed the exam take the supplementary.']
+
+
+@pytest.fixture(scope='module')
+def nb():
+    return cookbook.import_notebook_code('02_text_to_speech.ipynb', module_name='nb_tts_under_test')
+
+
+def ids_of(nb, text):
+    return nb.text_to_ids(nb.normalize_text(text).text)
+
+
+# ----------------------------------------------------------------------------------------------
+# Released checkpoint format: a throw-away `models` package pickled as a whole module
+# ----------------------------------------------------------------------------------------------
+
+# A small re-creation of the released repository's module tree (class names, attribute names,
+# torch.nn.utils.weight_norm hooks), written for this test. Sizes come from `hp` in models/__init__.
+RELEASED_PACKAGE = {
+    '__init__.py': '''
+        class hp:
+            e, d, c, n_mels, n_fft = {e}, {d}, {c}, 80, 2048
+        ''',
+    'layers.py': '''
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class LayerNorm(nn.LayerNorm):
+            def forward(self, x):
+                return super().forward(x.permute(0, 2, 1)).permute(0, 2, 1)
+
+        class C(nn.Module):
+            def __init__(self, i, o, k, dil, causal=False, normalization='weight', nonlinearity='linear'):
+                super().__init__()
+                self.causal = causal
+                self.padding = (k - 1) * dil if causal else (k - 1) * dil // 2
+                self.conv = nn.Conv1d(i, o, k, padding=self.padding, dilation=dil)
+                if normalization == 'weight':
+                    self.conv = nn.utils.weight_norm(self.conv)
+                elif normalization == 'layer':
+                    self.layer_norm = LayerNorm(o)
+                self.nonlinearity = nonlinearity
+            def forward(self, x):
+                y = self.conv(x)
+                if self.causal and self.padding:
+                    y = y[:, :, :-self.padding]
+                if hasattr(self, 'layer_norm'):
+                    y = self.layer_norm(y)
+                return F.relu(y) if self.nonlinearity == 'relu' else y
+
+        class D(nn.Module):
+            def __init__(self, i, o, k, dil):
+                super().__init__()
+                self.deconv = nn.utils.weight_norm(nn.ConvTranspose1d(i, o, k, stride=2, dilation=dil))
+            def forward(self, x):
+                return self.deconv(x)
+
+        class E(nn.Module):
+            def __init__(self, n, e):
+                super().__init__()
+                self.embedding = nn.Embedding(n, e, padding_idx=0)
+            def forward(self, x):
+                return self.embedding(x)
+
+        class GatedConvBlock(nn.Module):
+            def __init__(self, d, k, dil, causal=False):
+                super().__init__()
+                self.C = C(d, 2 * d, k, dil, causal, normalization='layer')
+                self.glu = nn.GLU(dim=1)
+            def forward(self, x):
+                return self.glu(self.C(x)) + x
+
+        class ResidualBlock(nn.Module):
+            def __init__(self, d, k, dil):
+                super().__init__()
+                self.C1 = C(d, d, k, dil, nonlinearity='relu')
+                self.C2 = C(d, d, k, dil, nonlinearity='relu')
+            def forward(self, x):
+                return self.C2(self.C1(x)) + x
+        ''',
+    'text2mel.py': '''
+        import math
+        import torch
+        import torch.nn as nn
+        from . import hp
+        from .layers import C, E, GatedConvBlock
+
+        def conv(i, o, causal, nonlinearity='linear'):
+            return C(i, o, 1, 1, causal, normalization='layer', nonlinearity=nonlinearity)
+
+        class TextEnc(nn.Module):
+            def __init__(self, n_vocab):
+                super().__init__()
+                d = hp.d
+                self.d = d
+                self.embedding = E(n_vocab, hp.e)
+                self.layers = nn.Sequential(conv(hp.e, 2 * d, False, 'relu'), conv(2 * d, 2 * d, False),
+                    *[GatedConvBlock(2 * d, 3, dil) for dil in (1, 3, 9, 27, 1, 3, 9, 27, 1, 1)],
+                    GatedConvBlock(2 * d, 1, 1), GatedConvBlock(2 * d, 1, 1))
+            def forward(self, L):
+                out = self.layers(self.embedding(L).permute(0, 2, 1))
+                return out[:, :self.d], out[:, self.d:]
+
+        class AudioEnc(nn.Module):
+            def __init__(self):
+                super().__init__()
+                d = hp.d
+                self.layers = nn.Sequential(conv(hp.n_mels, d, True, 'relu'), conv(d, d, True, 'relu'),
+                    conv(d, d, True),
+                    *[GatedConvBlock(d, 3, dil, True) for dil in (1, 3, 9, 27, 1, 3, 9, 27, 3, 3)])
+            def forward(self, S):
+                return self.layers(S)
+
+        class AudioDec(nn.Module):
+            def __init__(self):
+                super().__init__()
+                d = hp.d
+                self.layers = nn.Sequential(conv(2 * d, d, True),
+                    *[GatedConvBlock(d, 3, dil, True) for dil in (1, 3, 9, 27, 1, 1)],
+                    GatedConvBlock(d, 1, 1, True), conv(d, d, True, 'relu'), conv(d, hp.n_mels, True))
+            def forward(self, R):
+                return self.layers(R)
+
+        class Text2Mel(nn.Module):
+            def __init__(self, vocab):
+                super().__init__()
+                self.text_enc = TextEnc(len(vocab))
+                self.audio_enc = AudioEnc()
+                self.audio_dec = AudioDec()
+            def forward(self, L, S):
+                K, V = self.text_enc(L)
+                Q = self.audio_enc(S)
+                A = torch.softmax(torch.bmm(K.permute(0, 2, 1), Q) / math.sqrt(hp.d), dim=1)
+                Y_logit = self.audio_dec(torch.cat((torch.bmm(V, A), Q), 1))
+                return Y_logit, torch.sigmoid(Y_logit), A
+        ''',
+    'ssrn.py': '''
+        import torch
+        import torch.nn as nn
+        from . import hp
+        from .layers import C, D, ResidualBlock
+
+        class SSRN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                c, f2 = hp.c, 1 + hp.n_fft // 2
+                self.layers = nn.Sequential(C(hp.n_mels, c, 1, 1),
+                    ResidualBlock(c, 3, 1), ResidualBlock(c, 3, 3),
+                    D(c, c, 2, 1), ResidualBlock(c, 3, 1), ResidualBlock(c, 3, 3),
+                    D(c, c, 2, 1), ResidualBlock(c, 3, 1), ResidualBlock(c, 3, 3),
+                    C(c, 2 * c, 1, 1), ResidualBlock(2 * c, 3, 1), ResidualBlock(2 * c, 3, 1),
+                    C(2 * c, f2, 1, 1), ResidualBlock(f2, 1, 1), C(f2, f2, 1, 1))
+            def forward(self, x):
+                Z_logit = self.layers(x)
+                return Z_logit, torch.sigmoid(Z_logit)
+        ''',
+}
+
+
+def _purge_models_package():
+    for name in [n for n in sys.modules if n == 'models' or n.startswith('models.')]:
+        del sys.modules[name]
+
+
+def make_released_checkpoints(tmp_path, nb, e, d, c):
+    """Write text2mel.pth and ssrn.pth in the released format; return them with reference outputs."""
+    package_root = tmp_path / 'released_repo'
+    (package_root / 'models').mkdir(parents=True)
+    for name, source in RELEASED_PACKAGE.items():
+        (package_root / 'models' / name).write_text(textwrap.dedent(source).format(e=e, d=d, c=c))
+    sys.path.insert(0, str(package_root))
+    _purge_models_package()
+    try:
+        import models.ssrn
+        import models.text2mel
+        torch.manual_seed(1)
+        text2mel = models.text2mel.Text2Mel(nb.VOCAB).eval()
+        ssrn = models.ssrn.SSRN().eval()
+        with torch.no_grad():  # weight norm: make g differ from ||v|| so a wrong formula shows
+            for name, p in ssrn.named_parameters():
+                if name.endswith('weight_g'):
+                    p.mul_(torch.rand_like(p) + 0.5)
+        L = ids_of(nb, GARDEN_PATH[0])[None]
+        S = torch.rand(1, 80, 7)
+        with torch.no_grad():
+            reference = {'text2mel': text2mel(L, S)[1], 'ssrn': ssrn(S)[1]}
+        states = {'text2mel': text2mel.state_dict(), 'ssrn': ssrn.state_dict()}
+        paths = {}
+        for name, module in (('text2mel', text2mel), ('ssrn', ssrn)):
+            paths[name] = tmp_path / f'{name}.pth'
+            torch.save(module, paths[name], _use_new_zipfile_serialization=False)  # 2018-style file
+        return paths, (L, S), reference, states
+    finally:
+        sys.path.remove(str(package_root))
+        _purge_models_package()
+        shutil.rmtree(package_root)  # the original classes are gone when we load
+
+
+@pytest.mark.filterwarnings('ignore:.*weight_norm.*:FutureWarning')
+def test_released_format_loads_key_for_key(nb, tmp_path):
+    e, d, c = nb.hp.e, nb.hp.d, 64  # Text2Mel at the released size; a narrow SSRN keeps the test fast
+    paths, (L, S), reference, states = make_released_checkpoints(tmp_path, nb, e, d, c)
+    assert 'models' not in sys.modules
+    with open(paths['ssrn'], 'rb') as f:
+        assert f.read(2) != b'PK'  # legacy (non-zip) format, as the released files
+    plain_dir = tmp_path / 'plain'
+    models = {'text2mel': nb.Text2Mel(), 'ssrn': nb.SSRN(c=c)}
+    for name, model in models.items():
+        loaded, plain = nb.load_released_weights(model, paths[name], plain_dir)
+        assert set(loaded.state_dict()) == set(states[name])
+        for key, value in states[name].items():
+            assert torch.equal(loaded.state_dict()[key], value), key
+        # The plain copy is readable with weights_only=True and is used on the next run.
+        again, plain_again = nb.load_released_weights(type(model)(**({'c': c} if name == 'ssrn' else {})),
+                                                      paths[name], plain_dir)
+        assert plain_again == plain
+        assert set(torch.load(plain, weights_only=True)) == set(states[name])
+    with torch.no_grad():
+        y = models['text2mel'](L, S)[1]
+        z = models['ssrn'](S)[1]
+    assert (y - reference['text2mel']).abs().max() < 1e-5
+    assert (z - reference['ssrn']).abs().max() < 1e-5  # our weight norm == torch's weight_norm
+    assert not [p for p in plain_dir.iterdir() if p.name.startswith('.')], 'temporary files left behind'
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+@pytest.mark.parametrize('zip_format', [False, True])
+def test_malicious_pickle_is_refused(nb, tmp_path, zip_format):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': _Payload(marker)}, path, _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(cookbook.UnsafeCheckpointError, match='system'):
+        nb.load_released_weights(nb.SSRN(c=16), path, tmp_path / 'plain')
+    assert not marker.exists()
+    assert not (tmp_path / 'plain').exists() or not list((tmp_path / 'plain').iterdir())
+
+
+def test_module_class_outside_models_is_refused(nb, tmp_path):
+    """A whole-module pickle is only accepted for models.* (and torch.nn) classes."""
+    package_root = tmp_path / 'elsewhere'
+    (package_root / 'evilpkg').mkdir(parents=True)
+    (package_root / 'evilpkg' / '__init__.py').write_text(
+        'import torch.nn as nn\nclass Thing(nn.Module):\n    def __init__(self):\n'
+        '        super().__init__()\n        self.lin = nn.Linear(2, 2)\n')
+    sys.path.insert(0, str(package_root))
+    try:
+        import evilpkg
+        torch.save(evilpkg.Thing(), tmp_path / 'thing.pth', _use_new_zipfile_serialization=False)
+    finally:
+        sys.path.remove(str(package_root))
+        sys.modules.pop('evilpkg', None)
+    with pytest.raises(cookbook.UnsafeCheckpointError, match='evilpkg.Thing'):
+        nb.load_released_weights(nb.SSRN(c=16), tmp_path / 'thing.pth', tmp_path / 'plain')
+
+
+def test_mismatch_lists_what_differs(nb):
+    model = nb.Text2Mel(d=16, e=8)
+    state = dict(model.state_dict())
+    del state['audio_dec.layers.0.conv.bias']
+    state['text_enc.extra.weight'] = torch.zeros(3)
+    state['audio_enc.layers.0.conv.weight'] = torch.zeros(16, 80, 3)
+    with pytest.raises(nb.CheckpointMismatchError) as info:
+        nb.load_weights(model, state, 'my.pth')
+    message = str(info.value)
+    assert 'my.pth' in message
+    assert 'missing from the file (1): audio_dec.layers.0.conv.bias' in message
+    assert 'unexpected in the file (1): text_enc.extra.weight' in message
+    assert 'audio_enc.layers.0.conv.weight: checkpoint (16, 80, 3), model (16, 80, 1)' in message
+    with pytest.raises(nb.CheckpointMismatchError, match='SSRN'):  # the wrong network altogether
+        nb.load_weights(nb.SSRN(c=16), model.state_dict(), 'text2mel.pth')
+
+
+# ----------------------------------------------------------------------------------------------
+# Decoding
+# ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def text2mel(nb):
+    torch.manual_seed(0)
+    return nb.Text2Mel().eval()  # released size, random weights
+
+
+@pytest.mark.parametrize('width, steps, stop', [
+    ('narrow', 80, False),   # past 2 x 27 frames: the dilation-27 caches are fully exercised
+    ('released', 30, True),  # the released width, stopping at the end of the sentence
+])
+def test_incremental_equals_recipe_loop(nb, text2mel, width, steps, stop):
+    if width == 'narrow':
+        torch.manual_seed(3)
+        text2mel = nb.Text2Mel(d=32, e=16).eval()
+    ids = ids_of(nb, GARDEN_PATH[2])
+    Y_recipe, A_recipe = nb.recipe_decode(text2mel, ids[None], max_T=steps, stop=stop)
+    fast = nb.decode(text2mel, [ids], max_T=steps, stop=stop)[0]
+    assert fast.mel.shape == Y_recipe[0].shape
+    assert (fast.mel - Y_recipe[0]).abs().max().item() <= 1e-4
+    assert (fast.alignment - A_recipe[0]).abs().max().item() <= 1e-4
+    if not stop:
+        assert fast.mel.shape[1] == steps + 1 and not fast.stopped
+
+
+def test_batch_decoding_equals_single(nb, text2mel):
+    texts = [ids_of(nb, s) for s in GARDEN_PATH]
+    batch = nb.decode(text2mel, texts, max_T=50)
+    assert len({len(t) for t in texts}) == 3  # really different lengths: padding is exercised
+    for ids, together in zip(texts, batch):
+        alone = nb.decode(text2mel, [ids], max_T=50)[0]
+        assert together.mel.shape == alone.mel.shape and together.stopped == alone.stopped
+        assert (together.mel - alone.mel).abs().max().item() <= 1e-5
+        assert together.alignment.shape == (len(ids), alone.mel.shape[1] - 1)
+
+
+def test_decoding_stops_at_end_of_sentence(nb):
+    """Seeds chosen so that the random model's attention reaches E (seed 1) or never does (seed 2)."""
+    ids = ids_of(nb, GARDEN_PATH[1])
+    for seed, stops in ((1, True), (2, False)):
+        torch.manual_seed(seed)
+        model = nb.Text2Mel(d=32, e=16).eval()
+        decoded = nb.decode(model, [ids], max_T=80)[0]
+        Y, A = nb.recipe_decode(model, ids[None], max_T=80)
+        assert decoded.stopped == stops
+        assert decoded.mel.shape[1] == Y.shape[2] == (A.shape[2] + 1)
+        assert (decoded.mel - Y[0]).abs().max().item() <= 1e-4
+        if stops:
+            assert Y.shape[2] < 81
+            last = decoded.alignment[:, -1].argmax().item()
+            assert ids[last] == nb.EOS  # the last step attended to the end-of-sentence symbol
+            assert all(ids[i] != nb.EOS for i in decoded.alignment[:, :-1].argmax(0).tolist())
+        else:
+            assert Y.shape[2] == 81
+
+
+def test_monotonic_rule(nb):
+    logits = torch.tensor([[0., 0., 0., 0., 0., 9.],   # jumps 5 ahead of -1: forced to 0
+                           [0., 9., 0., 0., 0., 0.],   # within +3 of 0: kept
+                           [9., 0., 0., 0., 0., 0.]])  # 2 back from 2: forced to 3
+    previous = torch.tensor([-1, 0, 2])
+    new, attended = nb.monotonic_column(logits, previous, torch.tensor([6, 6, 6]))
+    assert attended.tolist() == [0, 1, 3]
+    assert torch.equal(new[1], logits[1])
+    _, attended = nb.monotonic_column(torch.tensor([[9., 0., 0.]]), torch.tensor([2]), torch.tensor([3]))
+    assert attended.tolist() == [2]  # forced index is clamped to the last character
+
+
+# ----------------------------------------------------------------------------------------------
+# Text
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('number, words', [
+    (0, 'zero'), (13, 'thirteen'), (40, 'forty'), (101, 'one hundred one'),
+    (1200000, 'one million two hundred thousand'), (2005, 'two thousand five')])
+def test_spell_integer(nb, number, words):
+    assert nb.spell_integer(number) == words
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('In 1843 the press moved.', 'in eighteen forty three the press moved.'),
+    ('In 1905.', 'in nineteen oh five.'),
+    ('It cost $3.50 at 12:30.', 'it cost three dollars fifty cents at twelve thirty.'),
+    ('The 21st and 2nd of 1,200,000', 'the twenty first and second of one million two hundred thousand'),
+    ('50% and 3.14 and 9:00', "fifty percent and three point one four and nine o'clock"),
+    ('The old man the boat.', 'the old man the boat.'),
+    ("Café déjà-vu! Isn’t it?", "cafe deja vu. isn't it?"),
+])
+def test_normalize_text(nb, text, expected):
+    assert nb.normalize_text(text).text == expected
+
+
+def test_dropped_characters_are_reported(nb):
+    result = nb.normalize_text('Hello, world; “quoted” 😀')
+    assert result.text == 'hello world quoted'
+    assert set(result.dropped) == set(',;“”😀')
+
+
+@pytest.mark.parametrize('bad', ['', '   \n', '😀😀', '—'])
+def test_empty_text_is_an_error(nb, bad):
+    with pytest.raises(ValueError):
+        nb.normalize_text(bad)
+    with pytest.raises(ValueError):
+        nb.prepare_text(bad)
+
+
+def test_text_to_ids_rejects_unnormalised_text(nb):
+    assert nb.text_to_ids('ab').tolist() == [nb.VOCAB.index('a'), nb.VOCAB.index('b'), nb.EOS]
+    with pytest.raises(ValueError, match='normalize_text'):
+        nb.text_to_ids('Hello!')
+
+
+def test_long_text_is_split_not_cut(nb):
+    sentence = 'The printers worked by hand, in small shops near the river, from dawn to dusk. '
+    text = sentence * 6 + 'A ' + 'very ' * 60 + 'long clause without any punctuation at all. ' + 'x' * 400
+    pieces = nb.split_text(text)
+    assert len(pieces) > 3
+    lengths = [len(nb.normalize_text(p).text) for p in pieces]
+    assert max(lengths) <= nb.hp.max_N - 1
+    assert ''.join(''.join(pieces).split()) == ''.join(text.split())  # every character kept, in order
+    assert ' '.join(pieces).split()[:150] == text.split()[:150]  # words are not cut
+    assert pieces[0].endswith('dusk.')  # sentence boundaries come first
+    assert nb.split_text('Short one.') == ['Short one.']
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthesis end to end (tiny models) and Griffin-Lim
+# ----------------------------------------------------------------------------------------------
+
+def test_synthesize_long_text_joins_pieces(nb):
+    torch.manual_seed(0)
+    text2mel, ssrn = nb.Text2Mel(d=16, e=8).eval(), nb.SSRN(c=16).eval()
+    text = 'First part, ' + 'and so on, ' * 20 + 'the end.'
+    result = nb.synthesize(text2mel, ssrn, [text, 'Hi 2 you!'], max_T=12, n_iter=2)
+    long, short = result
+    assert len(long.pieces) == len(nb.prepare_text(text)[0]) > 1
+    assert len(long.alignments) == len(long.pieces)
+    assert long.mel.shape[1] == sum(a.shape[1] + 1 for a in long.alignments) + nb.PAUSE_FRAMES * (len(long.pieces) - 1)
+    assert short.pieces == ['hi two you.'] and short.dropped == ''
+    for r in result:
+        assert r.wav.dtype == np.float32 and np.isfinite(r.wav).all() and np.abs(r.wav).max() <= 0.99 + 1e-6
+    with pytest.raises(ValueError, match='empty'):
+        nb.synthesize(text2mel, ssrn, [''])
+
+
+def _librosa_griffin_lim(spectrogram, hp, n_iter):
+    """The repository's algorithm with librosa, written out for comparison."""
+    import librosa
+    kwargs = dict(hop_length=hp.hop_length, win_length=hp.win_length, window='hann')
+    X = spectrogram.astype(np.complex64)
+    for _ in range(n_iter):
+        estimate = librosa.stft(librosa.istft(X, **kwargs), n_fft=hp.n_fft, **kwargs)
+        X = spectrogram * estimate / np.maximum(1e-8, np.abs(estimate))
+    return librosa.istft(X, **kwargs)
+
+
+def test_griffin_lim_matches_librosa(nb):
+    _, mag = nb.wav_to_spectrograms(SAMPLE_DIR / 'wavs' / 'LJ900-0005.wav')
+    amplitude = (10 ** ((mag.T * nb.hp.max_db - nb.hp.max_db + nb.hp.ref_db) * 0.05)) ** nb.hp.power
+    ours = nb.griffin_lim(torch.from_numpy(amplitude), n_iter=5).numpy()
+    theirs = _librosa_griffin_lim(amplitude, nb.hp, 5)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() <= 1e-3 * np.abs(theirs).max()
+
+
+def test_spectrograms_and_reduction(nb):
+    mel, mag = nb.wav_to_spectrograms(SAMPLE_DIR / 'wavs' / 'LJ900-0001.wav')
+    assert mel.shape[1] == 80 and mag.shape[1] == 1025 and len(mel) == len(mag)
+    assert 0 < mel.min() and mel.max() <= 1
+    reduced, padded_mag = nb.reduce_frames(mel, mag)
+    assert len(padded_mag) == 4 * len(reduced) and len(padded_mag) - len(mag) < 4
+    assert np.array_equal(reduced[1], mel[4])
+
+
+# ----------------------------------------------------------------------------------------------
+# Training pieces
+# ----------------------------------------------------------------------------------------------
+
+def test_guided_attention_weights_and_loss(nb):
+    W = nb.guided_attention_weights(4, 8, g=0.2).numpy()
+    n, t = np.meshgrid(np.arange(4) / 4, np.arange(8) / 8, indexing='ij')
+    assert np.allclose(W, 1 - np.exp(-((n - t) ** 2) / (2 * 0.2 ** 2)), atol=1e-6)
+    assert W[0, 0] == 0 and W[2, 4] == 0
+    assert W[0, 7] == pytest.approx(1 - np.exp(-(7 / 8) ** 2 / 0.08), rel=1e-5)
+
+    N, T = 10, 20
+    diagonal = torch.zeros(1, N, T)
+    diagonal[0, (torch.arange(T) * N) // T, torch.arange(T)] = 1
+    anti = diagonal.flip(2)
+    uniform = torch.full((1, N, T), 1 / N)
+    loss = nb.guided_attention_loss
+    assert loss(diagonal).item() < 0.01 < loss(uniform).item() < loss(anti).item()
+    assert loss(uniform).item() == pytest.approx(nb.guided_attention_weights(N, T).mean().item() / N, rel=1e-5)
+    mask = torch.zeros(1, T, dtype=torch.bool)
+    mask[0, :5] = True  # padded frames do not count
+    expected = (uniform[0] * nb.guided_attention_weights(N, T))[:, :5].sum().item() / (N * T)
+    assert loss(uniform, mask).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_learning_rate_schedule(nb):
+    lr = nb.learning_rate
+    assert lr(0, 0.005, 4000) == pytest.approx(0.005 / 4000)
+    assert lr(3999, 0.005, 4000) == pytest.approx(0.005)          # peak at the end of warm-up
+    assert lr(15999, 0.005, 4000) == pytest.approx(0.0025)        # then 1/sqrt(step)
+    assert lr(100, 0.005, 4000) < lr(200, 0.005, 4000)
+
+
+@pytest.fixture(scope='module')
+def small_dataset(nb, tmp_path_factory):
+    root = tmp_path_factory.mktemp('ljspeech')
+    (root / 'wavs').mkdir()
+    lines = (SAMPLE_DIR / 'metadata.csv').read_text(encoding='utf-8').splitlines()[:5]
+    (root / 'metadata.csv').write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    for line in lines:
+        shutil.copy(SAMPLE_DIR / 'wavs' / (line.split('|')[0] + '.wav'), root / 'wavs')
+    cache = root / 'cache'
+    dataset = nb.SpeechDataset(root, cache)
+    mtimes = {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')}
+    assert len(mtimes) == 10
+    nb.SpeechDataset(root, cache)  # second time: everything comes from the cache
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')} == mtimes
+    return dataset
+
+
+def test_dataset_reads_ljspeech_format(nb, small_dataset, tmp_path):
+    item = small_dataset[1]
+    assert item['text'][-1] == nb.EOS
+    assert item['mag'].shape[0] == 4 * item['mel'].shape[0] and item['mel'].shape[1] == 80
+    L, S, M, mask = nb.collate([small_dataset[i] for i in range(3)])
+    assert S.shape[1] == 80 and M.shape[1] == 1025 and M.shape[2] == 4 * S.shape[2]
+    assert mask.sum(1).tolist() == [small_dataset[i]['mel'].shape[0] for i in range(3)]
+    (tmp_path / 'metadata.csv').write_text('only|two fields\n', encoding='utf-8')
+    with pytest.raises(ValueError, match='line 1'):
+        nb.read_metadata(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        nb.read_metadata(tmp_path / 'nowhere')
+
+
+def test_training_resumes_exactly(nb, small_dataset, tmp_path):
+    def run(steps, checkpoint):
+        torch.manual_seed(123)  # same initial weights every time
+        model = nb.Text2Mel(d=16, e=8)
+        losses = nb.train(model, nb.text2mel_loss, small_dataset, checkpoint, steps=steps, base_lr=0.005,
+                          warmup_steps=10, batch_size=2, save_every=2, seed=7)
+        return model, losses
+
+    straight, straight_losses = run(4, tmp_path / 'straight.pt')
+    _, first_half = run(2, tmp_path / 'resumed.pt')
+    assert torch.load(tmp_path / 'resumed.pt', weights_only=True)['step'] == 2
+    resumed, resumed_losses = run(4, tmp_path / 'resumed.pt')  # fresh model: weights come from the file
+    assert resumed_losses[:2] == first_half and resumed_losses == pytest.approx(straight_losses, abs=0)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith('.')], 'temporary files left behind'
+    assert all(np.isfinite(straight_losses))
+
+
+def test_ssrn_training_step(nb, small_dataset, tmp_path):
+    torch.manual_seed(0)
+    ssrn = nb.SSRN(c=16)
+    losses = nb.train(ssrn, lambda m, b: nb.ssrn_loss(m, b, max_frames=8), small_dataset, tmp_path / 's.pt',
+                      steps=2, base_lr=0.0005, warmup_steps=10, batch_size=2, save_every=1, seed=0)
+    assert len(losses) == 2 and all(0 < x < 1 for x in losses)
