@@ -27,6 +27,7 @@ import pickle
 import random
 import re
 import secrets
+import shutil
 import stat
 import subprocess
 import sys
@@ -184,6 +185,24 @@ def _find_device_description() -> str:
     if torch.cuda.is_available():
         return f'GPU: {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})'
     return f'CPU ({os.cpu_count()} cores; no GPU found)'
+
+
+def gpu_available() -> bool:
+    """Whether an NVIDIA GPU is usable, asked without importing a framework.
+
+    Parameters cells use it to pick defaults (training steps) before TensorFlow or PyTorch is
+    imported: the melody notebook must set TF_USE_LEGACY_KERAS before TensorFlow loads.
+    """
+    if 'torch' in sys.modules:
+        import torch
+        return bool(torch.cuda.is_available())
+    if shutil.which('nvidia-smi') is None:
+        return False
+    try:
+        listing = subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listing.returncode == 0 and 'GPU' in listing.stdout
 
 
 def describe_device() -> str:

@@ -467,3 +467,26 @@ def test_plot_melspectrogram(tone):
     with pytest.raises(ValueError, match='exactly one'):
         cookbook.plot_melspectrogram(y, sr, mel=mel)
     plt.close('all')
+
+
+# --- gpu_available ---------------------------------------------------------------------------
+
+def test_gpu_available_without_nvidia_smi(monkeypatch):
+    monkeypatch.delitem(sys.modules, 'torch', raising=False)
+    monkeypatch.setattr(cookbook.shutil, 'which', lambda name: None)
+    assert cookbook.gpu_available() is False
+
+
+def test_gpu_available_asks_nvidia_smi(monkeypatch):
+    monkeypatch.delitem(sys.modules, 'torch', raising=False)
+    monkeypatch.setattr(cookbook.shutil, 'which', lambda name: '/usr/bin/' + name)
+    answers = {'listing': 'GPU 0: NVIDIA H100 (UUID: GPU-1234)\n', 'rc': 0}
+
+    def fake_run(cmd, **kwargs):
+        assert cmd == ['nvidia-smi', '-L']
+        return subprocess.CompletedProcess(cmd, answers['rc'], stdout=answers['listing'], stderr='')
+
+    monkeypatch.setattr(cookbook.subprocess, 'run', fake_run)
+    assert cookbook.gpu_available() is True
+    answers.update(rc=9, listing='')  # driver installed but no device: nvidia-smi fails
+    assert cookbook.gpu_available() is False
