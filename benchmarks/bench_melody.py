@@ -9,6 +9,10 @@ says which). It prints:
   * training: steps per second of Magenta's training loop (batch --batch-size, layers --layers),
     measured between the first and last logged step, i.e. without graph building.
 
+The issue asks for CPU figures, so the script hides every GPU from TensorFlow
+(CUDA_VISIBLE_DEVICES='' is set before TensorFlow is imported) and prints the device TensorFlow
+really uses, with the CPU model and the number of cores.
+
 Run:  .venv/bin/python benchmarks/bench_melody.py [--train-steps 20] [--layers 128,128]
 """
 import argparse
@@ -21,12 +25,30 @@ import time
 from pathlib import Path
 
 os.environ['TF_USE_LEGACY_KERAS'] = '1'  # before TensorFlow is imported (see the notebook)
+# CPU figures, even on a machine with a GPU: TensorFlow reads this when it first looks for devices.
+os.environ['CUDA_VISIBLE_DEVICES'] = ''
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'notebooks'))
 
 import cookbook  # noqa: E402
 
 nb = cookbook.import_notebook_code('03_melody_generation.ipynb', tag='library')
+
+
+def cpu_model():
+    """The CPU's model name (Linux /proc/cpuinfo), else what the platform module knows."""
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def tensorflow_devices():
+    """The devices TensorFlow will really run on, e.g. ['CPU:0']."""
+    return [device.name.replace('/device:', '') for device in nb.tf.config.list_logical_devices()]
 
 
 def training_steps_per_second(train_dir):
@@ -64,8 +86,12 @@ def main():
     args = parser.parse_args()
     layers = [int(size) for size in args.layers.split(',')]
 
-    print(f'machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores '
-          f'visible, TensorFlow {nb.tf.__version__} on CPU')
+    devices = tensorflow_devices()
+    print(f'machine: {cpu_model()}, {os.cpu_count()} CPU cores visible; TensorFlow '
+          f'{nb.tf.__version__} devices: {", ".join(devices)} (GPUs hidden: CUDA_VISIBLE_DEVICES='
+          f'{os.environ["CUDA_VISIBLE_DEVICES"]!r})')
+    if any('GPU' in device for device in devices):
+        raise SystemExit('TensorFlow still sees a GPU; these would not be CPU figures')
     print(f'generation: continue Twinkle Twinkle by {args.generate_steps} steps, median of '
           f'{args.repeats}; training: batch {args.batch_size}, layers {layers}, '
           f'{args.train_steps} steps on up to {args.tunes} music21 folk tunes')

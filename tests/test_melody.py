@@ -120,21 +120,54 @@ def test_bundle_of_another_model_is_refused(tmp_path):
 
 # -- training, export, generation ----------------------------------------------------------
 
-def test_tiny_training_produces_a_bundle_that_loads_and_generates(tiny_bundle, tmp_path):
+def _spy_on_generated_lengths(generator, monkeypatch):
+    """Record (primer steps, melody steps) each time Magenta's model extends a melody.
+
+    The melody events are the reliable length: the NoteSequence made from them ends with its last
+    note, which is earlier whenever the model samples a note-off, so total_time alone cannot show
+    how many steps were generated.
+    """
+    lengths = []
+    model = generator._model  # magenta BaseSequenceGenerator keeps its EventSequenceRnnModel here
+    real_generate_melody = model.generate_melody
+
+    def spy(num_steps, primer_melody, **kwargs):
+        melody = real_generate_melody(num_steps, primer_melody, **kwargs)
+        lengths.append((primer_melody.end_step, melody.end_step))
+        return melody
+
+    monkeypatch.setattr(model, 'generate_melody', spy)
+    return lengths
+
+
+def test_tiny_training_produces_a_bundle_that_loads_and_generates(tiny_bundle, tmp_path, monkeypatch):
     assert tiny_bundle['bundle'].stat().st_size > 1000
     assert tiny_bundle['dataset']['train_melodies'] > 0
     curve = tiny_bundle['training']['curve']
     assert curve and all(math.isfinite(loss) for _, loss, _ in curve)
     generator = nb.load_melody_rnn(tiny_bundle['bundle'], 'basic_rnn')
+    lengths = _spy_on_generated_lengths(generator, monkeypatch)
     try:
-        twinkle = nb.twinkle_twinkle()
+        cookbook.seed_everything(0)  # Magenta samples with NumPy's global generator
+        twinkle = nb.twinkle_twinkle()  # 8 s = 32 steps of 0.25 s at 60 qpm
         result = nb.continue_melody(generator, twinkle, 16, temperature=1.2)
-        # the primer survives and the result is exactly 16 steps (4 s at 60 qpm) longer
-        assert result.total_time == pytest.approx(twinkle.total_time + 16 * 0.25)
-        assert [n.pitch for n in result.notes[:13]] == [n.pitch for n in twinkle.notes[:13]]
+        # the melody now ends exactly 16 steps after the primer's 32 (Magenta rounds the section's
+        # start up, so it samples from step 33 and holds the primer's last note for step 32) ...
+        assert len(lengths) == 1 and 32 <= lengths[0][0] <= 33 and lengths[0][1] == 48
+        # ... and the notes stay inside primer + 16 steps (4 s); a sampled note-off may end the
+        # piece earlier, never before the primer's own end
+        assert twinkle.total_time - 1e-6 <= result.total_time <= twinkle.total_time + 16 * 0.25 + 1e-6
+        quantized = nb.note_seq.quantize_note_sequence(result, steps_per_quarter=4)
+        assert max(n.quantized_end_step for n in quantized.notes) <= 48
+        # the primer survives (its last note may be held on by the model)
+        assert [n.pitch for n in result.notes[:14]] == [n.pitch for n in twinkle.notes]
+        assert [n.start_time for n in result.notes[:14]] == pytest.approx(
+            [n.start_time for n in twinkle.notes])
+        assert all(n.start_time >= twinkle.total_time - 1e-6 for n in result.notes[14:])
         beam = nb.continue_melody(generator, twinkle, 8, beam_size=2, branch_factor=2,
                                   steps_per_iteration=2)
-        assert beam.total_time == pytest.approx(twinkle.total_time + 8 * 0.25)
+        assert len(lengths) == 2 and 32 <= lengths[1][0] <= 33 and lengths[1][1] == 40
+        assert twinkle.total_time - 1e-6 <= beam.total_time <= twinkle.total_time + 8 * 0.25 + 1e-6
         with pytest.raises(ValueError, match='empty'):
             nb.continue_melody(generator, nb.music_pb2.NoteSequence(), 16)
         path = nb.save_midi(result, 'tiny', tmp_path)
@@ -142,6 +175,109 @@ def test_tiny_training_produces_a_bundle_that_loads_and_generates(tiny_bundle, t
         assert len(nb.read_midi_primer(path).notes) == len(result.notes)
     finally:
         generator.close()
+
+
+def _twinkle_file_with(tmp_path, name, tempos=(), time_signatures=()):
+    """Twinkle Twinkle written as a MIDI file, with extra tempo or time-signature events."""
+    sequence = nb.twinkle_twinkle()  # 60 qpm from time 0
+    for qpm, time in tempos:
+        sequence.tempos.add(qpm=qpm, time=time)
+    for numerator, denominator, time in time_signatures:
+        sequence.time_signatures.add(numerator=numerator, denominator=denominator, time=time)
+    path = tmp_path / name
+    nb.note_seq.sequence_proto_to_midi_file(sequence, str(path))
+    return path
+
+
+def test_primer_with_two_tempos_keeps_the_first(tiny_bundle, tmp_path, capsys):
+    path = _twinkle_file_with(tmp_path, 'tempo_map.mid', tempos=[(90, 4.0)])
+    sequence = nb.read_midi_primer(path)
+    assert len({round(t.qpm) for t in sequence.tempos}) == 2  # the file really has a tempo map
+    with pytest.raises(nb.note_seq.MultipleTempoError):  # what Magenta does with it unprepared
+        nb.note_seq.quantize_note_sequence(sequence, 4)
+    primer = nb.prepare_primer(sequence)
+    notice = capsys.readouterr().out
+    assert 'tempo_map.mid' in notice and '90 qpm at 4.00 s' in notice and 'kept 60 qpm' in notice
+    assert [(t.qpm, t.time) for t in primer.tempos] == [(pytest.approx(60), 0.0)]
+    assert [n.start_time for n in primer.notes] == pytest.approx(
+        [n.start_time for n in nb.twinkle_twinkle().notes])  # notes are not re-timed
+    generator = nb.load_melody_rnn(tiny_bundle['bundle'])
+    try:
+        result = nb.continue_melody(generator, sequence, 8)  # no MultipleTempoError escapes
+    finally:
+        generator.close()
+    assert result.tempos[0].qpm == pytest.approx(60)
+    assert 8.0 - 1e-6 <= result.total_time <= 8.0 + 8 * 0.25 + 1e-6
+
+
+def test_primer_with_two_time_signatures_keeps_the_first(tiny_bundle, tmp_path, capsys):
+    path = _twinkle_file_with(tmp_path, 'metre_change.mid',
+                              time_signatures=[(4, 4, 0.0), (3, 4, 4.0)])
+    sequence = nb.read_midi_primer(path)
+    assert {(s.numerator, s.denominator) for s in sequence.time_signatures} == {(4, 4), (3, 4)}
+    with pytest.raises(nb.note_seq.MultipleTimeSignatureError):
+        nb.note_seq.quantize_note_sequence(sequence, 4)
+    primer = nb.prepare_primer(sequence)
+    notice = capsys.readouterr().out
+    assert 'metre_change.mid' in notice and '3/4 at 4.00 s' in notice and 'kept 4/4' in notice
+    assert [(s.numerator, s.denominator, s.time) for s in primer.time_signatures] == [(4, 4, 0.0)]
+    generator = nb.load_melody_rnn(tiny_bundle['bundle'])
+    try:
+        result = nb.continue_melody(generator, sequence, 8)
+    finally:
+        generator.close()
+    assert 8.0 - 1e-6 <= result.total_time <= 8.0 + 8 * 0.25 + 1e-6
+
+
+def test_implicit_tempo_and_metre_changes_are_dropped_too(capsys):
+    # Nothing at time 0 means MIDI's 120 qpm and 4/4; a later 75 qpm or 6/8 is a change for Magenta.
+    sequence = nb.twinkle_twinkle()
+    del sequence.tempos[:]
+    sequence.tempos.add(qpm=75, time=2.0)
+    sequence.time_signatures.add(numerator=6, denominator=8, time=1.0)
+    primer = nb.prepare_primer(sequence)
+    notice = capsys.readouterr().out
+    assert 'the primer' in notice and '75 qpm at 2.00 s' in notice and '6/8 at 1.00 s' in notice
+    assert [t.qpm for t in primer.tempos] == [120]
+    assert [(s.numerator, s.denominator) for s in primer.time_signatures] == [(4, 4)]
+    nb.note_seq.quantize_note_sequence(primer, 4)  # Magenta accepts it now
+    # one tempo, repeated: nothing to announce
+    plain = nb.twinkle_twinkle()
+    plain.tempos.add(qpm=60, time=4.0)
+    nb.prepare_primer(plain)
+    assert capsys.readouterr().out == ''
+
+
+def test_impossible_time_signature_and_negative_times_are_clear_errors():
+    sequence = nb.twinkle_twinkle()
+    sequence.time_signatures.add(numerator=0, denominator=4)
+    with pytest.raises(ValueError, match='time signature 0/4'):
+        nb.prepare_primer(sequence)
+    sequence = nb.twinkle_twinkle()
+    sequence.time_signatures.add(numerator=3, denominator=5)
+    with pytest.raises(ValueError, match='3/5.*power-of-two'):
+        nb.prepare_primer(sequence)
+    sequence = nb.twinkle_twinkle()
+    sequence.notes[0].start_time = -0.5
+    with pytest.raises(ValueError, match='negative time'):
+        nb.prepare_primer(sequence)
+
+
+def test_quantization_errors_from_magenta_become_value_errors(monkeypatch):
+    class Generator:  # stands in for a loaded MelodyRNN whose quantizer refuses the primer
+        steps_per_quarter = 4
+
+        def generate(self, primer, options):
+            raise nb.note_seq.sequences_lib.QuantizationStatusError('not quantized relative to tempo')
+
+    sequence = nb.twinkle_twinkle()
+    sequence.filename = 'odd.mid'
+    with pytest.raises(ValueError, match=r'odd\.mid.*QuantizationStatusError'):
+        nb.continue_melody(Generator(), sequence, 8)
+    Generator.generate = lambda self, primer, options: (_ for _ in ()).throw(
+        nb.note_seq.MultipleTempoError('tempo change'))
+    with pytest.raises(ValueError, match='MultipleTempoError'):
+        nb.continue_melody(Generator(), nb.twinkle_twinkle(), 8)
 
 
 def test_held_out_evaluation_and_statistics(tiny_bundle):
