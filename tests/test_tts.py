@@ -8,6 +8,7 @@ resumable training. Everything runs on the CPU with random weights in well under
 import os
 import shutil
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -244,6 +245,26 @@ def test_released_format_loads_key_for_key(nb, tmp_path):
     assert not [p for p in plain_dir.iterdir() if p.name.startswith('.')], 'temporary files left behind'
 
 
+def test_project_checkpoints_load_too(nb, tmp_path):
+    """DCTTS_TEXT2MEL / DCTTS_SSRN may name this project's state dicts and training checkpoints."""
+    torch.manual_seed(4)
+    trained = nb.SSRN(c=16)
+    optimizer = torch.optim.Adam(trained.parameters(), lr=1e-3)
+    nb.save_training_state(tmp_path / 'ssrn-training.pt', trained, optimizer, 7, [0.5, 0.4])
+    torch.save(trained.state_dict(), tmp_path / 'ssrn-state.pt')
+    plain_dir = tmp_path / 'plain'
+    for name in ('ssrn-training.pt', 'ssrn-state.pt'):
+        model, plain = nb.load_released_weights(nb.SSRN(c=16), tmp_path / name, plain_dir)
+        assert plain == tmp_path / name and not plain_dir.exists()  # nothing to convert
+        for key, value in trained.state_dict().items():
+            assert torch.equal(model.state_dict()[key], value), key
+    torch.save({'step': 3, 'losses': [0.1]}, tmp_path / 'no-weights.pt')
+    with pytest.raises(ValueError, match=r"no-weights\.pt holds no model weights.*'model' entry"):
+        nb.load_released_weights(nb.SSRN(c=16), tmp_path / 'no-weights.pt', plain_dir)
+    with pytest.raises(nb.CheckpointMismatchError, match='ssrn-training.pt'):  # the wrong network
+        nb.load_released_weights(nb.Text2Mel(d=16, e=8), tmp_path / 'ssrn-training.pt', plain_dir)
+
+
 class _Payload:
     def __init__(self, marker):
         self.marker = marker
@@ -357,6 +378,70 @@ def test_decoding_stops_at_end_of_sentence(nb):
             assert Y.shape[2] == 81
 
 
+def test_decoding_keeps_tensors_on_the_model_device(nb):
+    """Everything the monotonic attention and the decoders create lives on the input's device.
+
+    On the 'meta' device (shapes only, no data) torch refuses to mix in a CPU tensor exactly as it
+    does with a CUDA one, so this finds a forgotten device= without a GPU. Early stopping needs real
+    values, so the meta runs decode without it (test_cuda_synthesis covers it on a GPU).
+    """
+    with pytest.raises(RuntimeError, match='device'):  # the check itself: meta does catch a CPU tensor
+        torch.zeros(3, device='meta') - torch.zeros(3)
+    torch.manual_seed(0)
+    model = nb.Text2Mel(d=16, e=8).eval().to('meta')
+    ids = ids_of(nb, GARDEN_PATH[1])
+    L = ids[None].to('meta')
+    _, Y, A = model(L, torch.zeros(1, 80, 6, device='meta'), monotonic_attention=True)
+    assert Y.device.type == A.device.type == 'meta' and A.shape == (1, len(ids), 6)
+    logits = torch.zeros(2, 5, 4, device='meta')
+    assert nb.apply_monotonic_attention(logits).device.type == 'meta'
+    Y, A = nb.recipe_decode(model, L, max_T=4, stop=False)
+    assert Y.device.type == 'meta' and Y.shape == (1, 80, 5)
+    for texts in ([ids, ids[3:]], L):  # a list of CPU id tensors (moved to the model) or a tensor
+        decoded = nb.decode(model, texts, max_T=4, stop=False)
+        assert all(d.mel.device.type == d.alignment.device.type == 'meta' for d in decoded)
+        assert decoded[0].mel.shape == (80, 5)
+    assert nb.SSRN(c=16).to('meta')(decoded[0].mel[None])[1].device.type == 'meta'
+    W = nb.guided_attention_weights(4, 6, device='meta')
+    assert W.device.type == 'meta'
+    assert nb.guided_attention_loss(torch.zeros(1, 4, 6, device='meta')).device.type == 'meta'
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_cuda_synthesis(nb):
+    torch.manual_seed(1)
+    text2mel, ssrn = nb.Text2Mel(d=32, e=16).eval().cuda(), nb.SSRN(c=16).eval().cuda()
+    ids = ids_of(nb, GARDEN_PATH[1]).cuda()
+    with nb.full_float32_precision():
+        Y, A = nb.recipe_decode(text2mel, ids[None], max_T=40)
+        fast = nb.decode(text2mel, [ids], max_T=40)[0]
+    assert fast.mel.is_cuda and fast.mel.shape == Y[0].shape
+    assert (fast.mel - Y[0]).abs().max().item() <= 1e-4
+    result = nb.synthesize(text2mel, ssrn, GARDEN_PATH[:2], n_iter=2)
+    assert all(np.isfinite(r.wav).all() and r.wav.size for r in result)
+
+
+def test_full_float32_precision_restores_settings(nb):
+    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+              torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark)
+    with nb.full_float32_precision():
+        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        assert (torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark) == before[2:]
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark) == before
+
+
+def test_decode_with_a_limit_per_text(nb, text2mel):
+    texts = [ids_of(nb, s) for s in GARDEN_PATH[:2]]
+    together = nb.decode(text2mel, texts, max_T=[5, 9], stop=False)
+    assert [d.mel.shape[1] for d in together] == [6, 10] and [d.alignment.shape[1] for d in together] == [5, 9]
+    for ids, limit, d in zip(texts, (5, 9), together):
+        alone = nb.decode(text2mel, [ids], max_T=limit, stop=False)[0]
+        assert (d.mel - alone.mel).abs().max().item() <= 1e-5
+    with pytest.raises(ValueError, match='max_T'):
+        nb.decode(text2mel, texts, max_T=[5])
+
+
 def test_monotonic_rule(nb):
     logits = torch.tensor([[0., 0., 0., 0., 0., 9.],   # jumps 5 ahead of -1: forced to 0
                            [0., 9., 0., 0., 0., 0.],   # within +3 of 0: kept
@@ -388,6 +473,13 @@ def test_spell_integer(nb, number, words):
     ('50% and 3.14 and 9:00', "fifty percent and three point one four and nine o'clock"),
     ('The old man the boat.', 'the old man the boat.'),
     ("Café déjà-vu! Isn’t it?", "cafe deja vu. isn't it?"),
+    ('The 1,000th day', 'the one thousandth day'),
+    ('On the 1,000,000th try', 'on the one millionth try'),
+    ('In the 1990s', 'in the nineteen nineties'),
+    ("The '80s, the 1800s and the 2000s", 'the eighties the eighteen hundreds and the two thousands'),
+    ('It was -5 degrees', 'it was minus five degrees'),
+    ('(-3.5 and −2)', 'minus three point five and minus two'),
+    ('From 1990-1995, a 5-year-old', 'from nineteen ninety nineteen ninety five a five year old'),
 ])
 def test_normalize_text(nb, text, expected):
     assert nb.normalize_text(text).text == expected
@@ -434,7 +526,8 @@ def test_synthesize_long_text_joins_pieces(nb):
     torch.manual_seed(0)
     text2mel, ssrn = nb.Text2Mel(d=16, e=8).eval(), nb.SSRN(c=16).eval()
     text = 'First part, ' + 'and so on, ' * 20 + 'the end.'
-    result = nb.synthesize(text2mel, ssrn, [text, 'Hi 2 you!'], max_T=12, n_iter=2)
+    with pytest.warns(UserWarning, match='did not reach their end'):  # 12 frames: too few for anything
+        result = nb.synthesize(text2mel, ssrn, [text, 'Hi 2 you!'], max_T=12, n_iter=2, frames_per_char=0)
     long, short = result
     assert len(long.pieces) == len(nb.prepare_text(text)[0]) > 1
     assert len(long.alignments) == len(long.pieces)
@@ -444,6 +537,29 @@ def test_synthesize_long_text_joins_pieces(nb):
         assert r.wav.dtype == np.float32 and np.isfinite(r.wav).all() and np.abs(r.wav).max() <= 0.99 + 1e-6
     with pytest.raises(ValueError, match='empty'):
         nb.synthesize(text2mel, ssrn, [''])
+
+
+def test_piece_past_max_t_is_decoded_to_its_end(nb):
+    """A piece that has not stopped at max_T is decoded further (Text2Mel has no positional limit)."""
+    ids = ids_of(nb, GARDEN_PATH[1])
+    torch.manual_seed(1)  # this random model's attention reaches E at step 25
+    text2mel, ssrn = nb.Text2Mel(d=32, e=16).eval(), nb.SSRN(c=16).eval()
+    reference = nb.decode(text2mel, [ids], max_T=80)[0]
+    assert reference.stopped and reference.alignment.shape[1] == 25
+    assert nb.frame_limit(len(ids), max_T=20) == 3 * len(ids) > 25
+    result = nb.synthesize(text2mel, ssrn, GARDEN_PATH[1], max_T=20, n_iter=2)[0]
+    assert result.complete and result.alignments[0].shape[1] == 25  # not cut at max_T=20
+    assert np.abs(result.mel - reference.mel.numpy()).max() <= 1e-5
+
+
+def test_piece_that_never_stops_is_reported(nb):
+    ids = ids_of(nb, GARDEN_PATH[1])
+    torch.manual_seed(2)  # this random model's attention never reaches E
+    text2mel, ssrn = nb.Text2Mel(d=32, e=16).eval(), nb.SSRN(c=16).eval()
+    with pytest.warns(UserWarning, match=r"1 of 1 pieces did not reach their end.*'the old man the boat\.' \(66 frames\)"):
+        result = nb.synthesize(text2mel, ssrn, GARDEN_PATH[1], max_T=20, n_iter=2)[0]
+    assert not result.complete
+    assert result.alignments[0].shape[1] == nb.frame_limit(len(ids), max_T=20) == 66  # used its whole budget
 
 
 def _librosa_griffin_lim(spectrogram, hp, n_iter):
@@ -564,3 +680,62 @@ def test_ssrn_training_step(nb, small_dataset, tmp_path):
     losses = nb.train(ssrn, lambda m, b: nb.ssrn_loss(m, b, max_frames=8), small_dataset, tmp_path / 's.pt',
                       steps=2, base_lr=0.0005, warmup_steps=10, batch_size=2, save_every=1, seed=0)
     assert len(losses) == 2 and all(0 < x < 1 for x in losses)
+
+
+def test_resuming_a_checkpoint_that_does_not_fit_is_a_clear_error(nb, small_dataset, tmp_path):
+    path = tmp_path / 't2m.pt'
+
+    def train(model):
+        return nb.train(model, nb.text2mel_loss, small_dataset, path, steps=1, base_lr=0.005, warmup_steps=10,
+                        batch_size=2, seed=0)
+
+    torch.manual_seed(0)
+    train(nb.Text2Mel(d=16, e=8))
+    assert torch.load(path, weights_only=True)['hparams']['hop_length'] == nb.hp.hop_length
+    with pytest.raises(nb.CheckpointMismatchError, match=r'(?s)t2m\.pt does not fit.*different shapes.*delete .*t2m\.pt'):
+        train(nb.Text2Mel(d=24, e=8))  # other model sizes
+    state = torch.load(path, weights_only=True)
+    state['hparams']['hop_length'] = 256
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r't2m\.pt was trained with other hyper-parameters \(hop_length: '
+                                         r'checkpoint 256, now 275\); delete'):
+        train(nb.Text2Mel(d=16, e=8))
+    torch.save(nb.Text2Mel(d=16, e=8).state_dict(), path)  # a state dict, not a training checkpoint
+    with pytest.raises(ValueError, match=r't2m\.pt is not a training checkpoint .*no model, optimizer'):
+        train(nb.Text2Mel(d=16, e=8))
+
+
+def _make_archive(tmp_path, folder='LJSpeech-1.1'):
+    source = tmp_path / 'source' / folder
+    (source / 'wavs').mkdir(parents=True)
+    (source / 'metadata.csv').write_text('LJ001-0001|Hello.|Hello.\n', encoding='utf-8')
+    (source / 'wavs' / 'LJ001-0001.wav').write_bytes(b'RIFF')
+    archive = tmp_path / 'LJSpeech-1.1.tar.bz2'
+    with tarfile.open(archive, 'w:bz2') as tar:
+        tar.add(source, arcname=folder)
+    return archive
+
+
+def test_dataset_extraction_is_atomic(nb, tmp_path, monkeypatch):
+    archive = _make_archive(tmp_path)
+    data = tmp_path / 'data'
+
+    def interrupted(archive, dest):  # writes part of the dataset, then the user presses Ctrl-C
+        (Path(dest) / 'LJSpeech-1.1').mkdir(parents=True)
+        (Path(dest) / 'LJSpeech-1.1' / 'metadata.csv').write_text('LJ001-0001|Hel', encoding='utf-8')
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cookbook, 'safe_extract', interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            nb.extract_dataset(archive, data, 'LJSpeech-1.1')
+    assert list(data.iterdir()) == []  # no partial folder a later run could trust, no leftovers
+    (data / '.LJSpeech-1.1.partial-old').mkdir()  # left by a run that was killed outright
+    target = nb.extract_dataset(archive, data, 'LJSpeech-1.1')
+    assert target == data / 'LJSpeech-1.1' and nb.read_metadata(target) == [('LJ001-0001', 'hello.')]
+    assert sorted(p.name for p in data.iterdir()) == ['LJSpeech-1.1']
+    with pytest.raises(FileExistsError, match='LJSpeech-1.1 exists already'):
+        nb.extract_dataset(archive, data, 'LJSpeech-1.1')
+    with pytest.raises(ValueError, match='no top-level folder Other/'):
+        nb.extract_dataset(archive, tmp_path / 'elsewhere', 'Other')
+    assert list((tmp_path / 'elsewhere').iterdir()) == []

@@ -64,6 +64,16 @@ def test_loads_released_form_and_generates(nb, checkpoint):
     assert np.abs(waves).max() > 0.01
 
 
+def test_session_grows_gpu_memory_as_needed(nb, checkpoint):
+    """TensorFlow must not grab the whole GPU: PyTorch (DC-TTS) runs in the same process."""
+    folder, _ = checkpoint
+    wavegan = nb.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    try:
+        assert wavegan.session._config.gpu_options.allow_growth is True
+    finally:
+        wavegan.close()
+
+
 def test_restores_in_its_own_graph(nb, checkpoint):
     """Loading twice works: each model lives in its own tf.Graph (no default-graph clashes)."""
     folder, _ = checkpoint
