@@ -111,6 +111,15 @@ def _save(obj, path, zip_format):
         torch.save(obj, path, _use_new_zipfile_serialization=zip_format)
 
 
+def _new_nets(count=1):
+    """Fresh `models.net.Net` instances from the throw-away package (weight_norm warns; ignore it)."""
+    import importlib
+    net_module = importlib.import_module('models.net')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return [net_module.Net() for _ in range(count)]
+
+
 def _assert_gone():
     assert 'models' not in sys.modules
     with pytest.raises(ImportError):
@@ -119,11 +128,7 @@ def _assert_gone():
 
 @pytest.mark.parametrize('fmt', FORMATS)
 def test_pickled_module_state_dict_matches_original(tmp_path, models_on_path, fmt):
-    import importlib
-    net_module = importlib.import_module('models.net')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = net_module.Net()
+    model, = _new_nets()
     expected = model.state_dict()
     path = tmp_path / f'net-{fmt}.pth'
     _save(model, path, FORMATS[fmt])
@@ -145,11 +150,7 @@ def test_pickled_module_state_dict_matches_original(tmp_path, models_on_path, fm
 
 @pytest.mark.parametrize('fmt', FORMATS)
 def test_state_dict_rebuild_loads_into_fresh_model(tmp_path, models_on_path, fmt):
-    import importlib
-    net_module = importlib.import_module('models.net')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        source, target = net_module.Net(), net_module.Net()
+    source, target = _new_nets(2)
     path = tmp_path / 'net.pth'
     _save(source, path, FORMATS[fmt])
     target.load_state_dict(cookbook.load_pickled_module_state_dict(path))
@@ -250,11 +251,7 @@ def test_plain_pickle_loader_would_have_run_the_payload(tmp_path):
 
 @pytest.mark.parametrize('fmt', FORMATS)
 def test_class_outside_allowed_prefixes_is_refused(tmp_path, models_on_path, fmt):
-    import importlib
-    net_module = importlib.import_module('models.net')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = net_module.Net()
+    model, = _new_nets()
     path = tmp_path / 'net.pth'
     _save(model, path, FORMATS[fmt])
     with pytest.raises(cookbook.UnsafeCheckpointError, match=r"models\.net\.Net"):

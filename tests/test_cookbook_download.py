@@ -112,6 +112,12 @@ def test_existing_verified_file_is_not_downloaded_again(server, tmp_path):
     assert server.requests == []
 
 
+def _assert_error_names(error, url, reason, dest):
+    """A failed download says which URL, why, and where a manual copy can go."""
+    message = str(error)
+    assert url in message and reason in message and str(dest) in message
+
+
 def test_existing_corrupt_file_is_replaced(server, tmp_path, capsys):
     dest = tmp_path / 'file.bin'
     dest.write_bytes(b'junk')
@@ -125,8 +131,7 @@ def test_dropped_connection_keeps_part_and_leaves_no_dest(server, tmp_path):
     url = server.url + '/drop'
     with pytest.raises(cookbook.DownloadError) as info:
         _get(server, dest, '/drop', sha256=BODY_SHA)
-    message = str(info.value)
-    assert url in message and 'connection closed' in message and str(dest) in message
+    _assert_error_names(info.value, url, 'connection closed', dest)
     assert not dest.exists()
     assert _part(dest).read_bytes() == BODY[:len(BODY) // 2]
 
@@ -165,8 +170,7 @@ def test_checksum_mismatch_deletes_everything(server, tmp_path):
     url = server.url + '/wrong'
     with pytest.raises(cookbook.DownloadError) as info:
         _get(server, dest, '/wrong', sha256=BODY_SHA)
-    message = str(info.value)
-    assert url in message and 'SHA-256 mismatch' in message and str(dest) in message
+    _assert_error_names(info.value, url, 'SHA-256 mismatch', dest)
     assert not dest.exists() and not _part(dest).exists()
 
 
@@ -181,8 +185,7 @@ def test_http_error_names_url_reason_and_manual_path(server, tmp_path):
     dest = tmp_path / 'file.bin'
     with pytest.raises(cookbook.DownloadError) as info:
         _get(server, dest, '/missing', sha256=BODY_SHA)
-    message = str(info.value)
-    assert server.url + '/missing' in message and '404' in message and str(dest) in message
+    _assert_error_names(info.value, server.url + '/missing', '404', dest)
     assert not dest.exists() and not _part(dest).exists()
 
 
