@@ -1,4 +1,4 @@
-# Two commands do everything on a fresh Linux machine with Python 3.11 or 3.12:
+# Two commands do everything on a fresh Linux machine with Python 3.11, 3.12 or 3.13:
 #   make run    set up .venv, then execute all three notebooks; results land in outputs/
 #   make test   set up .venv, then run the unit tests and every notebook end to end (fast mode, offline)
 PYTHON := .venv/bin/python

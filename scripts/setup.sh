@@ -32,10 +32,10 @@ fi
 
 # --- 2. Python and the virtual environment ------------------------------------------------
 pick_python() {
-    for candidate in "${COOKBOOK_PYTHON:-}" python3.11 python3.12 python3; do
+    for candidate in "${COOKBOOK_PYTHON:-}" python3.11 python3.12 python3.13 python3; do
         [ -n "$candidate" ] || continue
         command -v "$candidate" >/dev/null 2>&1 || continue
-        if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else 1)'; then
+        if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12), (3, 13)) else 1)'; then
             echo "$candidate"
             return 0
         fi
@@ -45,7 +45,7 @@ pick_python() {
 
 if [ ! -x "$VENV/bin/python" ]; then
     PYTHON=$(pick_python) || {
-        echo "[setup] ERROR: Python 3.11 or 3.12 is required (TensorFlow 2.21 and the pinned set are tested there)." >&2
+        echo "[setup] ERROR: Python 3.11, 3.12 or 3.13 is required (TensorFlow 2.21 and the pinned set are tested there)." >&2
         echo "[setup]        Install one, or point COOKBOOK_PYTHON at it, then run this again." >&2
         exit 1
     }
@@ -61,7 +61,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted_hash" ]; then
 fi
 
 log "installing requirements.txt into $VENV (a few minutes the first time)"
-"$VENV/bin/python" -m pip install --quiet -r requirements.txt
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
 log "installing magenta==$MAGENTA_VERSION with --no-deps"
 "$VENV/bin/python" -m pip install --quiet --no-deps "magenta==$MAGENTA_VERSION"
 

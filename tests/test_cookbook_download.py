@@ -246,7 +246,7 @@ def test_registry_holds_the_real_assets():
 @pytest.fixture
 def local_asset(server, tmp_path, monkeypatch):
     """A registry entry served by the test server; DATA_DIR moved into tmp_path."""
-    monkeypatch.setattr(cookbook, 'DATA_DIR', tmp_path / 'data')
+    monkeypatch.setattr(cookbook.env, 'DATA_DIR', tmp_path / 'data')
     asset = cookbook.Asset('test_asset', server.url + '/file', 'test.bin', len(BODY), BODY_SHA,
                            'CC0', 'data', 'test file')
     monkeypatch.setitem(cookbook.ASSETS, 'test_asset', asset)
@@ -296,7 +296,7 @@ def test_fetch_asset_offline_uses_verified_manual_copy(server, local_asset, tmp_
 
 def test_fetch_asset_real_registry_offline_names_checkpoint_dir(monkeypatch, tmp_path):
     monkeypatch.setenv('COOKBOOK_OFFLINE', '1')
-    monkeypatch.setattr(cookbook, 'CHECKPOINT_DIR', tmp_path)
+    monkeypatch.setattr(cookbook.env, 'CHECKPOINT_DIR', tmp_path)
     with pytest.raises(cookbook.OfflineError) as info:
         cookbook.fetch_asset('dctts_ssrn_ljspeech')
     assert str(tmp_path / 'ljspeech-ssrn.pth') in str(info.value)

@@ -22,12 +22,12 @@ def test_import_is_light():
     code = ('import sys, cookbook; heavy = [m for m in ("torch", "tensorflow", "librosa", '
             '"matplotlib") if m in sys.modules]; print(heavy)')
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            cwd=os.path.dirname(cookbook.__file__), check=True)
+                            cwd=os.path.dirname(os.path.dirname(cookbook.__file__)), check=True)
     assert result.stdout.strip() == '[]'
 
 
 def test_paths():
-    assert (cookbook.REPO_ROOT / 'notebooks' / 'cookbook.py').is_file()
+    assert (cookbook.REPO_ROOT / 'notebooks' / 'cookbook' / '__init__.py').is_file()
     assert cookbook.DATA_DIR == cookbook.REPO_ROOT / 'data'
     assert cookbook.SAMPLES_DIR == cookbook.DATA_DIR / 'samples'
     assert cookbook.CHECKPOINT_DIR == cookbook.REPO_ROOT / 'checkpoints'
@@ -95,13 +95,13 @@ def test_output_dir(monkeypatch, tmp_path):
     path = cookbook.output_dir('tts', 'wavs')
     assert path == tmp_path / 'custom' / 'tts' / 'wavs' and path.is_dir()
     monkeypatch.delenv('COOKBOOK_OUTPUT_DIR')
-    monkeypatch.setattr(cookbook, 'REPO_ROOT', tmp_path / 'repo')
+    monkeypatch.setattr(cookbook.env, 'REPO_ROOT', tmp_path / 'repo')
     assert cookbook.output_dir('melody') == tmp_path / 'repo' / 'outputs' / 'melody'
     assert (tmp_path / 'repo' / 'outputs' / 'melody').is_dir()
 
 
 def test_describe_device_prints_once(monkeypatch, capsys):
-    monkeypatch.setattr(cookbook, '_device_description', None)
+    monkeypatch.setattr(cookbook.env, '_device_description', None)
     first = cookbook.describe_device()
     second = cookbook.describe_device()
     out = capsys.readouterr().out
@@ -144,13 +144,13 @@ def test_describe_device_asks_tensorflow_when_only_it_is_loaded(monkeypatch, cap
         list_physical_devices=lambda kind: [gpu] if kind == 'GPU' else []))
     monkeypatch.setitem(sys.modules, 'tensorflow', fake_tf)
     monkeypatch.delitem(sys.modules, 'torch', raising=False)
-    monkeypatch.setattr(cookbook, '_device_description', None)
+    monkeypatch.setattr(cookbook.env, '_device_description', None)
     assert cookbook.describe_device() == 'GPU (TensorFlow): 1 device(s): /physical_device:GPU:0'
     assert 'GPU (TensorFlow)' in capsys.readouterr().out
 
 
 def test_notice_plain(capsys, monkeypatch):
-    monkeypatch.setattr(cookbook, '_in_jupyter', lambda: False)
+    monkeypatch.setattr(cookbook.env, '_in_jupyter', lambda: False)
     cookbook.notice('Using the sample data.')
     assert capsys.readouterr().out == 'NOTICE: Using the sample data.\n'
 
@@ -158,7 +158,7 @@ def test_notice_plain(capsys, monkeypatch):
 def test_notice_in_jupyter_is_markdown(monkeypatch):
     import IPython.display
     shown = []
-    monkeypatch.setattr(cookbook, '_in_jupyter', lambda: True)
+    monkeypatch.setattr(cookbook.env, '_in_jupyter', lambda: True)
     monkeypatch.setattr(IPython.display, 'display', lambda obj, **kw: shown.append((obj, kw)))
     cookbook.notice('Offline: falling back\nto samples.')
     (bundle, kwargs), = shown
@@ -183,18 +183,18 @@ def fake_run(monkeypatch):
                                                'install ok installed' if installed else '', '')
         return subprocess.CompletedProcess(command, 0, '', '')
 
-    monkeypatch.setattr(cookbook.subprocess, 'run', run)
+    monkeypatch.setattr(cookbook.env.subprocess, 'run', run)
     return calls
 
 
 def test_colab_setup_is_a_no_op_outside_colab(monkeypatch, fake_run):
-    monkeypatch.setattr(cookbook, 'is_colab', lambda: False)
+    monkeypatch.setattr(cookbook.env, 'is_colab', lambda: False)
     assert cookbook.colab_setup(['surely_missing_pkg'], ['fluidsynth'], magenta=True) == []
     assert fake_run == []
 
 
 def test_colab_setup_installs_only_what_is_missing(monkeypatch, fake_run, capsys):
-    monkeypatch.setattr(cookbook, 'is_colab', lambda: True)
+    monkeypatch.setattr(cookbook.env, 'is_colab', lambda: True)
     monkeypatch.delenv('TF_USE_LEGACY_KERAS', raising=False)
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
@@ -207,16 +207,16 @@ def test_colab_setup_installs_only_what_is_missing(monkeypatch, fake_run, capsys
     pip = [sys.executable, '-m', 'pip', 'install', '-q']
     expected = [pip + ['surely_missing_pkg', 'some-dist==1.0'],
                 ['apt-get', 'update', '-qq'],
-                ['apt-get', 'install', '-y', '-qq', 'fluidsynth'],
+                ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'fluidsynth'],
                 pip + ['--no-deps', 'magenta==2.1.4']]
     assert commands == expected
     assert [c for c in fake_run if c[0] != 'dpkg-query'] == expected
     assert os.environ['TF_USE_LEGACY_KERAS'] == '1'
-    assert '$ apt-get install -y -qq fluidsynth' in capsys.readouterr().out
+    assert '$ apt-get install -y -qq --no-install-recommends fluidsynth' in capsys.readouterr().out
 
 
 def test_colab_setup_nothing_missing_runs_nothing(monkeypatch, fake_run):
-    monkeypatch.setattr(cookbook, 'is_colab', lambda: True)
+    monkeypatch.setattr(cookbook.env, 'is_colab', lambda: True)
     assert cookbook.colab_setup(['numpy', 'soundfile'], ['sox']) == []
     assert all(c[0] == 'dpkg-query' for c in fake_run)
 
@@ -265,7 +265,7 @@ def test_import_notebook_code_other_tag_runs_only_that_cell(tmp_path):
 
 
 def test_import_notebook_code_finds_notebooks_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(cookbook, 'REPO_ROOT', tmp_path)
+    monkeypatch.setattr(cookbook.env, 'REPO_ROOT', tmp_path)
     (tmp_path / 'notebooks').mkdir()
     _write_notebook(tmp_path / 'notebooks' / 'nb.ipynb', NOTEBOOK_CELLS[:2])
     monkeypatch.chdir(tmp_path)
@@ -473,20 +473,20 @@ def test_plot_melspectrogram(tone):
 
 def test_gpu_available_without_nvidia_smi(monkeypatch):
     monkeypatch.delitem(sys.modules, 'torch', raising=False)
-    monkeypatch.setattr(cookbook.shutil, 'which', lambda name: None)
+    monkeypatch.setattr(cookbook.env.shutil, 'which', lambda name: None)
     assert cookbook.gpu_available() is False
 
 
 def test_gpu_available_asks_nvidia_smi(monkeypatch):
     monkeypatch.delitem(sys.modules, 'torch', raising=False)
-    monkeypatch.setattr(cookbook.shutil, 'which', lambda name: '/usr/bin/' + name)
+    monkeypatch.setattr(cookbook.env.shutil, 'which', lambda name: '/usr/bin/' + name)
     answers = {'listing': 'GPU 0: NVIDIA H100 (UUID: GPU-1234)\n', 'rc': 0}
 
     def fake_run(cmd, **kwargs):
         assert cmd == ['nvidia-smi', '-L']
         return subprocess.CompletedProcess(cmd, answers['rc'], stdout=answers['listing'], stderr='')
 
-    monkeypatch.setattr(cookbook.subprocess, 'run', fake_run)
+    monkeypatch.setattr(cookbook.env.subprocess, 'run', fake_run)
     assert cookbook.gpu_available() is True
     answers.update(rc=9, listing='')  # driver installed but no device: nvidia-smi fails
     assert cookbook.gpu_available() is False

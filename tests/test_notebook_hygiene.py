@@ -1,8 +1,9 @@
 """Every notebook is stored clean and follows the same reader-facing template.
 
 Outputs stripped, kernelspec python3, a title, a Colab badge pointing at the notebook itself,
-the bootstrap cell first, one parameters cell that is the only place reading the environment,
-and the book's recipe skeleton.
+the bootstrap cell first, one parameters cell (Colab form fields, overridable by environment
+variables) that is the only place reading the environment, set-up cells collapsed, no visible
+code cell over 40 lines, quiet installs, and the book's recipe skeleton.
 """
 import json
 import re
@@ -17,6 +18,9 @@ EXPECTED_NOTEBOOKS = [
     '03_melody_generation.ipynb',
 ]
 RECIPE_SECTIONS = ['Getting ready', 'How to do it', 'How it works', "There's more", 'See also']
+MAX_VISIBLE_LINES = 40
+# A cell holding nothing but one model class may run longer (the reader reads it as one unit).
+MAX_CLASS_CELL_LINES = 60
 ENV_READ = re.compile(r'os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)|cookbook\.env_|is_fast\(\)')
 
 
@@ -99,3 +103,62 @@ def test_library_cells_exist_and_do_no_work_at_import(notebook):
         assert not re.search(r'^\s*[!%]', src, re.M), 'shell or magic commands in a library cell'
         assert 'display(' not in '\n'.join(l for l in src.splitlines() if not l.startswith((' ', '\t'))), \
             'top-level display in a library cell'
+
+
+def _collapsed(cell):
+    meta = cell.get('metadata', {})
+    return (meta.get('cellView') == 'form' and meta.get('jupyter', {}).get('source_hidden') is True
+            and _source(cell).lstrip().startswith('#@title'))
+
+
+def _code_lines(src):
+    return [l for l in src.splitlines() if l.strip() and not l.strip().startswith('#')]
+
+
+def _only_one_class(src):
+    import ast
+    try:
+        body = ast.parse(src).body
+    except SyntaxError:
+        return False
+    definitions = [node for node in body if isinstance(node, ast.ClassDef)]
+    others = [node for node in body if not isinstance(node, (ast.ClassDef, ast.Import, ast.ImportFrom))
+              and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    return len(definitions) == 1 and not others
+
+
+def test_setup_and_parameters_cells_are_collapsed_forms(notebook):
+    code = [c for c in _cells(notebook) if c['cell_type'] == 'code']
+    setup = [code[0]] + [c for c in code if 'parameters' in _tags(c)]
+    for cell in setup:
+        assert _collapsed(cell), (f'{notebook.name}: set-up cell {_source(cell)[:60]!r} must be a '
+                                  'collapsed form (#@title, cellView "form", jupyter.source_hidden)')
+
+
+def test_parameters_are_form_fields(notebook):
+    params = [c for c in _cells(notebook) if 'parameters' in _tags(c)]
+    assert params and '#@param' in _source(params[0]), \
+        f'{notebook.name}: the settings a reader changes must be #@param form fields'
+
+
+def test_no_visible_code_cell_is_too_long(notebook):
+    long_cells = []
+    for index, cell in enumerate(_cells(notebook)):
+        if cell['cell_type'] != 'code' or _collapsed(cell):
+            continue
+        n = len(_code_lines(_source(cell)))
+        limit = MAX_CLASS_CELL_LINES if _only_one_class(_source(cell)) else MAX_VISIBLE_LINES
+        if n > limit:
+            long_cells.append((index, n))
+    assert not long_cells, f'{notebook.name}: visible code cells over the limit (index, lines): {long_cells}'
+
+
+def test_installs_are_quiet(notebook):
+    for index, cell in enumerate(_cells(notebook)):
+        src = _source(cell)
+        for line in src.splitlines():
+            if re.search(r'\bpip3? install\b', line):
+                assert re.search(r'(\s-q\b|--quiet)', line), f'{notebook.name} cell {index}: loud pip: {line}'
+            if re.search(r'apt(-get)? install', line):
+                assert '--no-install-recommends' in line and '-qq' in line, \
+                    f'{notebook.name} cell {index}: apt-get install without -qq --no-install-recommends: {line}'

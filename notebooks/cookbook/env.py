@@ -1,0 +1,295 @@
+"""Settings, paths and the runtime: fast/offline mode, environment variables, device, seeding,
+notices, and the Colab set-up that installs what Colab lacks."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+# --------------------------------------------------------------------------------------
+# Paths
+# --------------------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / 'data'
+SAMPLES_DIR = DATA_DIR / 'samples'
+CHECKPOINT_DIR = REPO_ROOT / 'checkpoints'
+REPO_URL = 'https://github.com/audio-cookbook/audio-cookbook'
+
+# --------------------------------------------------------------------------------------
+# Environment
+# --------------------------------------------------------------------------------------
+
+_TRUE = {'1', 'true', 'yes', 'on', 'y', 't'}
+_FALSE = {'0', 'false', 'no', 'off', 'n', 'f'}
+
+
+def _env_raw(name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == '':
+        return None
+    return value.strip()
+
+
+def _bad_env(name: str, value: str, expected: str) -> ValueError:
+    return ValueError(f'environment variable {name}={value!r} is not {expected}; '
+                      f'fix or unset {name}')
+
+
+def env_str(name: str, default: str | None) -> str | None:
+    """A string from the environment (blank or unset -> default)."""
+    value = _env_raw(name)
+    return default if value is None else value
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer from the environment; a malformed value raises ValueError naming it."""
+    value = _env_raw(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise _bad_env(name, value, 'an integer') from None
+
+
+def env_float(name: str, default: float) -> float:
+    """A float from the environment; a malformed value raises ValueError naming it."""
+    value = _env_raw(name)
+    if value is None:
+        return default
+    try:
+        result = float(value)
+    except ValueError:
+        raise _bad_env(name, value, 'a number') from None
+    if not np.isfinite(result):
+        raise _bad_env(name, value, 'a finite number')
+    return result
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A boolean from the environment: 1/0, true/false, yes/no, on/off (any case)."""
+    value = _env_raw(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise _bad_env(name, value, 'a boolean (use 1/0, true/false, yes/no or on/off)')
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list from the environment (items stripped, empty items refused)."""
+    value = _env_raw(name)
+    if value is None:
+        return list(default)
+    items = [item.strip() for item in value.split(',')]
+    if any(item == '' for item in items):
+        raise _bad_env(name, value, 'a comma-separated list without empty items')
+    return items
+
+
+def is_fast() -> bool:
+    """Fast mode (COOKBOOK_FAST=1): small data, few steps, and no network access at all."""
+    return env_bool('COOKBOOK_FAST', False)
+
+
+def is_colab() -> bool:
+    """True when running inside Google Colab."""
+    return 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ
+
+
+def network_allowed() -> bool:
+    """False in fast mode or with COOKBOOK_OFFLINE=1: downloads then fail fast and clearly."""
+    return not (is_fast() or env_bool('COOKBOOK_OFFLINE', False))
+
+
+def output_dir(*parts: str) -> Path:
+    """A folder for generated results (COOKBOOK_OUTPUT_DIR, default REPO_ROOT/outputs), created."""
+    base = env_str('COOKBOOK_OUTPUT_DIR', None)
+    path = Path(base).expanduser() if base else REPO_ROOT / 'outputs'
+    path = path.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_device_description: str | None = None
+
+
+def _find_device_description() -> str:
+    # Ask the framework the notebook already uses; importing TensorFlow just for this would
+    # cost seconds and gigabytes, so TensorFlow is consulted only when it is loaded already.
+    if 'tensorflow' in sys.modules and 'torch' not in sys.modules:
+        import tensorflow as tf
+        gpus = tf.config.list_physical_devices('GPU')
+        if gpus:
+            return f'GPU (TensorFlow): {len(gpus)} device(s): ' + ', '.join(g.name for g in gpus)
+        return f'CPU (TensorFlow, {os.cpu_count()} cores; no GPU found)'
+    try:
+        import torch
+    except ImportError:
+        return f'CPU ({os.cpu_count()} cores; PyTorch not installed)'
+    if torch.cuda.is_available():
+        return f'GPU: {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})'
+    return f'CPU ({os.cpu_count()} cores; no GPU found)'
+
+
+def gpu_available() -> bool:
+    """Whether an NVIDIA GPU is usable, asked without importing a framework.
+
+    Parameters cells use it to pick defaults (training steps) before TensorFlow or PyTorch is
+    imported: the melody notebook must set TF_USE_LEGACY_KERAS before TensorFlow loads.
+    """
+    if 'torch' in sys.modules:
+        import torch
+        return bool(torch.cuda.is_available())
+    if shutil.which('nvidia-smi') is None:
+        return False
+    try:
+        listing = subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listing.returncode == 0 and 'GPU' in listing.stdout
+
+
+def describe_device() -> str:
+    """Describe the compute device; printed the first time only, returned every time.
+
+    Call it after importing the notebook's framework: with only TensorFlow loaded it asks
+    TensorFlow, otherwise PyTorch.
+    """
+    global _device_description
+    if _device_description is None:
+        _device_description = _find_device_description()
+        print(f'Device: {_device_description}')
+    return _device_description
+
+
+def torch_device():
+    """The torch.device to use: CUDA when available, else CPU."""
+    import torch
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed Python, NumPy and the frameworks already imported (PyTorch, TensorFlow/Keras).
+
+    Frameworks are not imported just to seed them: import them before calling this.
+    """
+    seed = int(seed)
+    os.environ['PYTHONHASHSEED'] = str(seed)  # affects subprocesses, not this interpreter
+    random.seed(seed)
+    np.random.seed(seed)
+    if 'torch' in sys.modules:
+        import torch
+        torch.manual_seed(seed)  # also seeds every CUDA device
+    if 'keras' in sys.modules:
+        import keras
+        keras.utils.set_random_seed(seed)
+    if 'tensorflow' in sys.modules:
+        import tensorflow as tf
+        tf.random.set_seed(seed)
+    return seed
+
+
+def _in_jupyter() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, 'kernel')
+
+
+def notice(message: str) -> None:
+    """Show a notice the reader cannot miss: a Markdown box in Jupyter, a plain line elsewhere."""
+    text = f'NOTICE: {message}'
+    if _in_jupyter():
+        from IPython.display import display
+        quoted = '\n'.join('> ' + line for line in str(message).splitlines())
+        display({'text/markdown': f'> **Notice**\n>\n{quoted}', 'text/plain': text}, raw=True)
+    else:
+        print(text, flush=True)
+
+
+def _split_pip_entry(entry: str) -> tuple[str, str]:
+    """'import_name:pip-spec' or a plain pip spec -> (import name, pip spec)."""
+    if ':' in entry:
+        import_name, spec = entry.split(':', 1)
+        return import_name.strip(), spec.strip()
+    spec = entry.strip()
+    distribution = re.split(r'[<>=!~;\[\s@]', spec, maxsplit=1)[0]
+    return distribution.replace('-', '_'), spec
+
+
+def _apt_installed(package: str) -> bool:
+    result = subprocess.run(['dpkg-query', '-W', '-f=${Status}', package],
+                            capture_output=True, text=True)
+    return result.returncode == 0 and 'install ok installed' in (result.stdout or '')
+
+
+def colab_setup(pip_packages: Iterable[str] = (), apt_packages: Iterable[str] = (),
+                magenta: bool = False) -> list[list[str]]:
+    """Install what Colab lacks; a no-op anywhere else.
+
+    ``pip_packages`` entries are 'import_name:pip-spec' (e.g. 'note_seq:note-seq==0.0.5') or a
+    plain spec whose import name is the distribution name with '-' -> '_'. Only packages whose
+    import name cannot be found are installed. ``magenta=True`` installs magenta==2.1.4 with
+    --no-deps (its pinned dependencies do not install on Python >= 3.10) and sets
+    TF_USE_LEGACY_KERAS=1, which its MelodyRNN needs. Returns the install commands run.
+    """
+    if not is_colab():
+        return []
+    commands: list[list[str]] = []
+
+    def run(command: list[str]) -> None:
+        # One line per step; the tool's own chatter (hundreds of apt lines) is shown only when
+        # the step fails, with the command, so the reader can rerun it by hand.
+        print('$', ' '.join(command), flush=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f'set-up step failed (exit {done.returncode}): {" ".join(command)}\n'
+                               f'{(done.stdout or "")[-2000:]}{(done.stderr or "")[-2000:]}')
+        commands.append(command)
+
+    missing = [spec for import_name, spec in map(_split_pip_entry, pip_packages)
+               if importlib.util.find_spec(import_name) is None]
+    if missing:
+        run([sys.executable, '-m', 'pip', 'install', '-q', *missing])
+    apt_missing = [package for package in apt_packages if not _apt_installed(package)]
+    if apt_missing:
+        run(['apt-get', 'update', '-qq'])
+        run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', *apt_missing])
+    if magenta:
+        os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+        if importlib.util.find_spec('magenta') is None:
+            run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', 'magenta==2.1.4'])
+    importlib.invalidate_caches()
+    return commands
+
+
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ start-up log out of the notebook; call before importing TensorFlow.
+
+    Without a GPU the log is only noise that a reader takes for failure (CUDA libraries not
+    found, cuInit errors, oneDNN notes), so everything below FATAL is hidden. With a GPU its
+    errors still show: they may explain a slow run.
+    """
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2' if gpu_available() else '3')
+    try:
+        import absl.logging
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
