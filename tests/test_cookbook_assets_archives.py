@@ -146,3 +146,31 @@ def test_not_an_archive(tmp_path):
         cookbook.safe_extract(path, tmp_path / 'dest')
     with pytest.raises(FileNotFoundError, match='missing.tar'):
         cookbook.safe_extract(tmp_path / 'missing.tar', tmp_path / 'dest')
+
+
+def test_extract_into_existing_folder_merges_and_keeps_other_files(tmp_path):
+    dest = tmp_path / 'data'
+    (dest / 'dataset').mkdir(parents=True)
+    (dest / 'dataset' / 'mine.txt').write_text('keep me')
+    (dest / 'other.txt').write_text('keep me too')
+    archive = tmp_path / 'a.tar.gz'
+    with tarfile.open(archive, 'w:gz') as tar:
+        _tar_member(tar, 'dataset/clip.wav', b'RIFF')
+        _tar_member(tar, 'dataset/sub/readme', b'hi')
+    assert cookbook.safe_extract(archive, dest) == dest
+    assert (dest / 'dataset' / 'clip.wav').read_bytes() == b'RIFF'
+    assert (dest / 'dataset' / 'sub' / 'readme').read_bytes() == b'hi'
+    assert (dest / 'dataset' / 'mine.txt').read_text() == 'keep me'
+    assert (dest / 'other.txt').read_text() == 'keep me too'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.tar.gz', 'data']  # no staging left
+
+
+def test_refused_member_leaves_existing_folder_untouched(tmp_path):
+    dest = tmp_path / 'data'
+    dest.mkdir()
+    (dest / 'old.txt').write_text('old')
+    archive = _make_tar(tmp_path / 'evil.tar', [('fine.txt', b'x', {}), ('../evil.txt', b'x', {})])
+    with pytest.raises(ValueError, match=r"\.\./evil\.txt"):
+        cookbook.safe_extract(archive, dest)
+    assert sorted(p.name for p in dest.iterdir()) == ['old.txt']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['data', 'evil.tar']
