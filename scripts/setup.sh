@@ -31,24 +31,27 @@ if ! have_libfluidsynth; then
 fi
 
 # --- 2. Python and the virtual environment ------------------------------------------------
+supported() {
+    "$1" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12), (3, 13)) else 1)' 2>/dev/null
+}
 pick_python() {
-    for candidate in "${COOKBOOK_PYTHON:-}" python3.11 python3.12 python3.13 python3; do
-        [ -n "$candidate" ] || continue
+    if [ -n "${COOKBOOK_PYTHON:-}" ]; then  # asked for by name: that one or a clear error
+        if supported "$COOKBOOK_PYTHON"; then echo "$COOKBOOK_PYTHON"; return 0; fi
+        echo "[setup] ERROR: COOKBOOK_PYTHON=$COOKBOOK_PYTHON does not run as Python 3.11, 3.12 or 3.13." >&2
+        echo "[setup]        Point it at such an interpreter (a full path works), or unset it." >&2
+        return 2
+    fi
+    for candidate in python3.11 python3.12 python3.13 python3; do
         command -v "$candidate" >/dev/null 2>&1 || continue
-        if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12), (3, 13)) else 1)'; then
-            echo "$candidate"
-            return 0
-        fi
+        if supported "$candidate"; then echo "$candidate"; return 0; fi
     done
+    echo "[setup] ERROR: Python 3.11, 3.12 or 3.13 is required (TensorFlow 2.21 and the pinned set are tested there)." >&2
+    echo "[setup]        Install one, or point COOKBOOK_PYTHON at it, then run this again." >&2
     return 1
 }
 
 if [ ! -x "$VENV/bin/python" ]; then
-    PYTHON=$(pick_python) || {
-        echo "[setup] ERROR: Python 3.11, 3.12 or 3.13 is required (TensorFlow 2.21 and the pinned set are tested there)." >&2
-        echo "[setup]        Install one, or point COOKBOOK_PYTHON at it, then run this again." >&2
-        exit 1
-    }
+    PYTHON=$(pick_python) || exit 1
     log "creating $VENV with $($PYTHON --version)"
     "$PYTHON" -m venv "$VENV"
 fi
