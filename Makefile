@@ -13,7 +13,7 @@ run: setup
 
 # Fast mode: small bundled data, a few training steps, no network at all.
 test: setup
-	COOKBOOK_FAST=1 COOKBOOK_OUTPUT_DIR=outputs/test $(PYTHON) -m pytest
+	COOKBOOK_FAST=1 COOKBOOK_OUTPUT_DIR=$(CURDIR)/outputs/test $(PYTHON) -m pytest
 
 fast: setup
 	COOKBOOK_FAST=1 $(PYTHON) scripts/run_notebooks.py

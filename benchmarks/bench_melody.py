@@ -1,9 +1,10 @@
 """Benchmark for notebook 3: MelodyRNN generation and training speed on this machine's CPU.
 
-For each configuration (basic_rnn, lookback_rnn, attention_rnn) it generates with Magenta's
-released bundle when checkpoints/<config>.mag is present, otherwise with a bundle it trains
-itself for a few steps on music21 folk tunes (same architecture, so the same speed; the output
-says which). It prints:
+For each configuration (basic_rnn, mono_rnn, lookback_rnn, attention_rnn) it generates with
+Magenta's released bundle when checkpoints/<config>.mag is present, else with the bundle this
+project ships in checkpoints/shipped/ for that configuration, else with a bundle it trains itself
+for a few steps on music21 folk tunes (same architecture, so the same speed; the output says
+which). It prints:
   * generation: new melody steps per second continuing Twinkle Twinkle (plain sampling and beam
     search, beam_size=2 branch_factor=2), median of --repeats runs after one warm-up;
   * training: steps per second of Magenta's training loop (batch --batch-size, layers --layers),
@@ -13,7 +14,7 @@ The issue asks for CPU figures, so the script hides every GPU from TensorFlow
 (CUDA_VISIBLE_DEVICES='' is set before TensorFlow is imported) and prints the device TensorFlow
 really uses, with the CPU model and the number of cores.
 
-Run:  .venv/bin/python benchmarks/bench_melody.py [--train-steps 20] [--layers 128,128]
+Run:  .venv/bin/python benchmarks/bench_melody.py [--train-steps 30] [--layers 128,128]
 """
 import argparse
 import os
@@ -31,6 +32,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'notebooks'))
 
 import cookbook  # noqa: E402
+from cookbook import midi  # noqa: E402
 
 nb = cookbook.import_notebook_code('03_melody_generation.ipynb', tag='library')
 
@@ -64,7 +66,7 @@ def training_steps_per_second(train_dir):
 
 
 def generation_steps_per_second(generator, num_steps, repeats, **options):
-    primer = nb.twinkle_twinkle()
+    primer = midi.twinkle_twinkle()
     nb.continue_melody(generator, primer, num_steps, **options)  # warm-up run, not timed
     rates = []
     for _ in range(repeats):
@@ -76,10 +78,10 @@ def generation_steps_per_second(generator, num_steps, repeats, **options):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--configs', default=','.join(nb.MELODY_CONFIGS))
+    parser.add_argument('--configs', default=','.join(midi.MELODY_CONFIGS))
     parser.add_argument('--generate-steps', type=int, default=128)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--train-steps', type=int, default=20)
+    parser.add_argument('--train-steps', type=int, default=30)
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--layers', default='128,128', help="Magenta's default is 128,128")
     parser.add_argument('--tunes', type=int, default=120)
@@ -97,20 +99,22 @@ def main():
           f'{args.train_steps} steps on up to {args.tunes} music21 folk tunes')
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        tunes, _ = nb.corpus_tunes(args.tunes)
-        train_tunes, holdout_tunes = nb.split_tunes(tunes, 0.1)
+        tunes, _ = midi.corpus_tunes(args.tunes)
+        train_tunes, holdout_tunes = midi.split_tunes(tunes, 0.1)
         for config_name in args.configs.split(','):
             config = nb.melody_rnn_config(config_name, batch_size=args.batch_size,
                                           rnn_layer_sizes=layers)
             folder = Path(tmp) / config_name
             dataset = nb.make_dataset(config, train_tunes, holdout_tunes, folder)
-            nb.train_melody_rnn(config, dataset['train'], folder / 'train', args.train_steps,
-                                log_every=5)
+            nb.train_melody_rnn(config, dataset['train'], folder / 'train', args.train_steps)
             train_rate = training_steps_per_second(folder / 'train')
 
-            released = cookbook.ASSETS[f'melody_rnn_{config_name}'].path
-            if released.is_file():
-                bundle, source = released, f'released bundle {released.name}'
+            asset = cookbook.ASSETS.get(f'melody_rnn_{config_name}')
+            shipped = midi.shipped_bundle(config_name)
+            if asset is not None and asset.path.is_file():
+                bundle, source = asset.path, f'released bundle {asset.path.name}'
+            elif shipped is not None:
+                bundle, source = shipped, f'shipped bundle {shipped.name}'
             else:
                 bundle = nb.export_bundle(config, folder / 'train', folder / 'own.mag', 'benchmark')
                 source = f'bundle trained here ({args.train_steps} steps, layers {layers})'

@@ -7,19 +7,28 @@
    at 210 steps) and the largest difference between the two mel spectrograms.
 2. Real-time factor of the whole synthesis of one sentence (Text2Mel + SSRN + Griffin-Lim, 50
    iterations): seconds of computing per second of audio (below 1: faster than real time).
+3. The notebook's ten garden-path sentences through `synthesize` (one batch), as the notebook runs
+   them. With random weights no sentence stops early, so every one runs to its frame limit
+   (210 frames, 10.5 s): an upper bound for what the released weights need.
+4. With --train-data DIR (an LJSpeech-format folder, e.g. ../shared/data/ljspeech_sample): a short
+   Text2Mel + SSRN training run from scratch at the released sizes, printing seconds per step and
+   the losses, and the attention of a training clip before/after (its guided-attention penalty).
 
-Weights are random (seeded) unless --text2mel/--ssrn name checkpoints in the released format;
-with random weights the decoder rarely stops early, so the RTF sentence runs the full max_T.
+Weights are random (seeded) unless --text2mel/--ssrn name checkpoints in the released format.
 
-    python benchmarks/bench_tts.py               # 210 steps: the recipe loop takes minutes on a CPU
-    python benchmarks/bench_tts.py --steps 60    # quick run
+    python benchmarks/bench_tts.py                    # 210 steps: the recipe loop takes a while on a CPU
+    python benchmarks/bench_tts.py --steps 60         # quick run
+    python benchmarks/bench_tts.py --skip-decoding --train-data ../shared/data/ljspeech_sample --train-steps 40
 """
 import argparse
+import contextlib
+import io
 import os
 import platform
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,50 +37,21 @@ sys.path.insert(0, str(REPO_ROOT / 'notebooks'))
 import torch  # noqa: E402
 
 import cookbook  # noqa: E402
+from cookbook import checkpoints, tts_data, tts_text  # noqa: E402
+
+SENTENCES = [  # the notebook's ten
+    'The horse raced past the barn fell.', 'The old man the boat.', 'The florist sent the flowers was pleased.',
+    'The cotton clothing is made of grows in Mississippi.', 'The sour drink from the ocean.',
+    'Have the students who failed the exam take the supplementary.', 'We painted the wall with cracks.',
+    'The girl told the story cried.', 'The raft floated down the river sank.', 'Fat people eat accumulates.',
+]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--steps', type=int, default=210, help='decoder steps to time (default: %(default)s)')
-    parser.add_argument('--text', default='The horse raced past the barn fell.')
-    parser.add_argument('--text2mel', help='Text2Mel checkpoint in the released format (default: random weights)')
-    parser.add_argument('--ssrn', help='SSRN checkpoint in the released format (default: random weights)')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda (default: %(default)s)')
-    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch decides)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--full-length', action='store_true',
-                        help='RTF part: decode all max_T frames instead of stopping at the end of the text')
-    args = parser.parse_args(argv)
-    if args.steps < 1:
-        parser.error('--steps must be at least 1')
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-
-    nb = cookbook.import_notebook_code('02_text_to_speech.ipynb')
-    torch.manual_seed(args.seed)
-    text2mel, ssrn = nb.Text2Mel().eval(), nb.SSRN().eval()
-    weights = 'random (seed %d)' % args.seed
-    with tempfile.TemporaryDirectory() as plain_dir:
-        for model, path in ((text2mel, args.text2mel), (ssrn, args.ssrn)):
-            if path:
-                nb.load_released_weights(model, path, plain_dir)
-                weights = 'released checkpoints'
-    text2mel, ssrn = text2mel.to(device), ssrn.to(device)
-
-    print('machine: %s, %d CPU cores visible, torch %s, %d threads, device %s'
-          % (platform.machine(), os.cpu_count(), torch.__version__, torch.get_num_threads(), device))
-    print('weights: %s; sentence: %r' % (weights, args.text))
-
-    ids = nb.text_to_ids(nb.normalize_text(args.text).text).to(device)
+def bench_decoding(nb, text2mel, ssrn, ids, device, args):
     nb.decode(text2mel, [ids], max_T=3, stop=False)  # warm-up (allocator, first-call overheads)
     nb.recipe_decode(text2mel, ids[None], max_T=3, stop=False)
-    with torch.no_grad():
-        warm = nb.decode(text2mel, [ids], max_T=3, stop=False)[0]
-        nb.magnitude_to_wav(ssrn(warm.mel[None])[1][0])
-
-    # True float32 on GPUs (no TF32), so that "identical" means within 1e-4 there too.
-    with nb.full_float32_precision():
+    # True float32 on GPUs (no TF32 in cuDNN), so that "identical" means within 1e-4 there too.
+    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False):
         start = time.perf_counter()
         fast = nb.decode(text2mel, [ids], max_T=args.steps, stop=False)[0]
         incremental_s = time.perf_counter() - start
@@ -88,10 +68,11 @@ def main(argv=None):
     print('  max |mel difference| = %.2e, max |attention difference| = %.2e (%s)' % (
         mel_diff, attention_diff, 'identical within 1e-4' if max(mel_diff, attention_diff) <= 1e-4 else 'DIFFERENT'))
 
-    print('\n[2] Whole synthesis of one sentence (Text2Mel + SSRN + Griffin-Lim %d iterations), median of 3' % nb.hp.n_iter)
+    print('\n[2] Whole synthesis of one sentence (Text2Mel + SSRN + Griffin-Lim %d iterations), median of 3'
+          % nb.hp.n_iter)
     runs = []
     with torch.no_grad():
-        for _ in range(3):  # report the median of three runs: a shared machine is noisy
+        for _ in range(3):  # the median of three runs: a shared machine is noisy
             times = []
             start = time.perf_counter()
             decoded = nb.decode(text2mel, [ids], stop=not args.full_length)[0]
@@ -115,7 +96,106 @@ def main(argv=None):
         audio_s, len(wav) / nb.hp.sr))
     print('  Text2Mel %.2f s + SSRN %.2f s + Griffin-Lim %.2f s = %.2f s' % (t_text2mel, t_ssrn, t_gl, total))
     print('  real-time factor: %.3f (compute seconds per audio second)' % (total / audio_s))
-    return 0 if max(mel_diff, attention_diff) <= 1e-4 else 1
+    return max(mel_diff, attention_diff) <= 1e-4
+
+
+def bench_ten_sentences(nb, text2mel, ssrn, device):
+    print('\n[3] The notebook\'s ten sentences through synthesize() (one batch, Griffin-Lim %d iterations)'
+          % nb.hp.n_iter)
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*did not reach their end')  # random weights
+        start = time.perf_counter()
+        results = nb.synthesize(text2mel, ssrn, SENTENCES)
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - start
+    frames = sum(r.mel.shape[1] - 1 for r in results)
+    stopped = sum(r.complete for r in results)
+    audio_s = frames * nb.hp.reduction_rate * nb.hp.hop_length / nb.hp.sr
+    print('  %d of 10 stopped at their end; %d decoded frames = %.1f s of audio' % (stopped, frames, audio_s))
+    print('  %.1f s in all: real-time factor %.3f' % (elapsed, elapsed / audio_s))
+
+
+def bench_training(nb, device, args):
+    print('\n[4] Training from scratch on %s: %d steps, batch %d, released sizes' % (
+        args.train_data, args.train_steps, args.batch_size))
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        start = time.perf_counter()
+        dataset = tts_data.SpeechDataset(args.train_data, work / 'cache', nb.wav_to_spectrograms)
+        print('  %d clips, spectrograms in %.1f s' % (len(dataset), time.perf_counter() - start))
+        torch.manual_seed(args.seed)
+        text2mel, ssrn = nb.Text2Mel().to(device), nb.SSRN().to(device)
+        clip = [x.to(device) for x in nb.collate([dataset[0]])]
+
+        def attention_penalty():
+            with torch.no_grad():
+                A = text2mel.eval()(clip[0], clip[1])[2]
+                return nb.guided_attention_loss(A, clip[3], clip[4]).item()
+
+        before = attention_penalty()
+        warmup = max(1, args.train_steps // 10)
+        results = {}
+        for name, model, loss_fn, lr in (
+                ('Text2Mel', text2mel, nb.text2mel_loss, nb.hp.text2mel_lr),
+                ('SSRN', ssrn, lambda m, b: nb.ssrn_loss(m, b, max_frames=32), nb.hp.ssrn_lr)):
+            start = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):  # the per-step log
+                losses = nb.train(model, loss_fn, dataset, work / f'{name}.pt', args.train_steps, lr, warmup,
+                                  batch_size=args.batch_size, save_every=10 ** 9, seed=args.seed)
+            seconds = time.perf_counter() - start
+            results[name] = losses
+            first, last = sum(losses[:5]) / len(losses[:5]), sum(losses[-5:]) / len(losses[-5:])
+            print('  %-8s %.2f s/step; loss, mean of the first 5 steps %.4f -> of the last 5 %.4f' % (
+                name, seconds / args.train_steps, first, last))
+        print('  guided-attention penalty of training clip 1: %.4f before, %.4f after' % (before, attention_penalty()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--steps', type=int, default=210, help='decoder steps to time (default: %(default)s)')
+    parser.add_argument('--text', default='The horse raced past the barn fell.')
+    parser.add_argument('--text2mel', help='Text2Mel checkpoint in the released format (default: random weights)')
+    parser.add_argument('--ssrn', help='SSRN checkpoint in the released format (default: random weights)')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda (default: %(default)s)')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch decides)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--full-length', action='store_true',
+                        help='part 2: decode all max_T frames instead of stopping at the end of the text')
+    parser.add_argument('--skip-decoding', action='store_true', help='skip parts 1 and 2')
+    parser.add_argument('--skip-sentences', action='store_true', help='skip part 3')
+    parser.add_argument('--train-data', help='an LJSpeech-format folder: run part 4 on it')
+    parser.add_argument('--train-steps', type=int, default=40)
+    parser.add_argument('--batch-size', type=int, default=4)
+    args = parser.parse_args(argv)
+    if args.steps < 1 or args.train_steps < 1:
+        parser.error('--steps and --train-steps must be at least 1')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+
+    nb = cookbook.import_notebook_code('02_text_to_speech.ipynb')
+    torch.manual_seed(args.seed)
+    text2mel, ssrn = nb.Text2Mel().eval(), nb.SSRN().eval()
+    weights = 'random (seed %d)' % args.seed
+    for model, path in ((text2mel, args.text2mel), (ssrn, args.ssrn)):
+        if path:
+            checkpoints.load_weights(model, path)
+            weights = 'released checkpoints'
+    text2mel, ssrn = text2mel.to(device), ssrn.to(device)
+
+    print('machine: %s, %d CPU cores visible, torch %s, %d threads, device %s'
+          % (platform.machine(), os.cpu_count(), torch.__version__, torch.get_num_threads(), device))
+    print('weights: %s; sentence: %r' % (weights, args.text))
+    ok = True
+    if not args.skip_decoding:
+        ids = tts_text.text_to_ids(tts_text.normalize_text(args.text).text).to(device)
+        ok = bench_decoding(nb, text2mel, ssrn, ids, device, args)
+    if not args.skip_sentences:
+        bench_ten_sentences(nb, text2mel, ssrn, device)
+    if args.train_data:
+        bench_training(nb, device, args)
+    return 0 if ok else 1
 
 
 if __name__ == '__main__':

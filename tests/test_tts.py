@@ -1,22 +1,23 @@
 """Notebook 2 (text to speech): the model code in the notebook's `library` cells.
 
-Covers loading checkpoints in the released format (whole pickled modules) without running code
-from them, refusing malicious pickles, the key/shape mismatch report, incremental and batched
-decoding against the recipe's loop, text handling, Griffin-Lim, the guided-attention loss and
-resumable training. Everything runs on the CPU with random weights in well under a minute.
+Covers loading checkpoints in the released format (whole pickled modules, legacy and zip, and the
+repository's training-checkpoint dicts) key for key and output for output, refusing malicious
+pickles, the key/shape mismatch report, incremental and batched decoding against the recipe's
+loop, synthesis of long text, Griffin-Lim, the per-clip guided-attention loss and resumable
+training. Text normalisation, checkpoint and dataset plumbing are tested through the package
+(tests/test_cookbook_*.py). Everything runs on the CPU with random weights in about a minute.
 """
 import os
 import shutil
 import sys
-import tarfile
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import cookbook
+from cookbook import checkpoints, tts_data, tts_text
 
 SAMPLE_DIR = cookbook.SAMPLES_DIR / 'ljspeech'
 GARDEN_PATH = ['The horse raced past the barn fell.', 'The old man the boat.',
@@ -29,7 +30,7 @@ def nb():
 
 
 def ids_of(nb, text):
-    return nb.text_to_ids(nb.normalize_text(text).text)
+    return tts_text.text_to_ids(tts_text.normalize_text(text).text)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,8 +185,12 @@ def _purge_models_package():
         del sys.modules[name]
 
 
-def make_released_checkpoints(tmp_path, nb, e, d, c):
-    """Write text2mel.pth and ssrn.pth in the released format; return them with reference outputs."""
+def make_released_checkpoints(tmp_path, nb, e, d, c, zip_format=False, as_training_dict=False):
+    """Write text2mel.pth and ssrn.pth in the released format; return them with reference outputs.
+
+    By default whole pickled modules in the legacy (2018, non-zip) format; as_training_dict writes
+    what the repository's utils.save_checkpoint writes ({'epoch', 'global_step', 'state_dict',
+    'optimizer'})."""
     package_root = tmp_path / 'released_repo'
     (package_root / 'models').mkdir(parents=True)
     for name, source in RELEASED_PACKAGE.items():
@@ -210,7 +215,11 @@ def make_released_checkpoints(tmp_path, nb, e, d, c):
         paths = {}
         for name, module in (('text2mel', text2mel), ('ssrn', ssrn)):
             paths[name] = tmp_path / f'{name}.pth'
-            torch.save(module, paths[name], _use_new_zipfile_serialization=False)  # 2018-style file
+            saved = module
+            if as_training_dict:
+                saved = {'epoch': 3, 'global_step': 300000, 'state_dict': module.state_dict(),
+                         'optimizer': torch.optim.Adam(module.parameters()).state_dict()}
+            torch.save(saved, paths[name], _use_new_zipfile_serialization=zip_format)
         return paths, (L, S), reference, states
     finally:
         sys.path.remove(str(package_root))
@@ -218,31 +227,35 @@ def make_released_checkpoints(tmp_path, nb, e, d, c):
         shutil.rmtree(package_root)  # the original classes are gone when we load
 
 
+def released_key(key):
+    """Our parameter name -> the released file's (parametrizations.weight_norm -> weight_g/_v)."""
+    return key.replace('.parametrizations.weight.original0', '.weight_g').replace(
+        '.parametrizations.weight.original1', '.weight_v')
+
+
 @pytest.mark.filterwarnings('ignore:.*weight_norm.*:FutureWarning')
-def test_released_format_loads_key_for_key(nb, tmp_path):
+@pytest.mark.parametrize('kind', ['legacy module', 'zip module', 'training dict'])
+def test_released_format_loads_key_for_key(nb, tmp_path, kind):
     e, d, c = nb.hp.e, nb.hp.d, 64  # Text2Mel at the released size; a narrow SSRN keeps the test fast
-    paths, (L, S), reference, states = make_released_checkpoints(tmp_path, nb, e, d, c)
+    paths, (L, S), reference, states = make_released_checkpoints(
+        tmp_path, nb, e, d, c, zip_format=kind == 'zip module', as_training_dict=kind == 'training dict')
     assert 'models' not in sys.modules
-    with open(paths['ssrn'], 'rb') as f:
-        assert f.read(2) != b'PK'  # legacy (non-zip) format, as the released files
-    plain_dir = tmp_path / 'plain'
+    if kind == 'legacy module':
+        with open(paths['ssrn'], 'rb') as f:
+            assert f.read(2) != b'PK'  # legacy (non-zip) format, as the released files
     models = {'text2mel': nb.Text2Mel(), 'ssrn': nb.SSRN(c=c)}
     for name, model in models.items():
-        loaded, plain = nb.load_released_weights(model, paths[name], plain_dir)
-        assert set(loaded.state_dict()) == set(states[name])
+        loaded = checkpoints.load_weights(model, paths[name])
+        ours = {released_key(k): v for k, v in loaded.state_dict().items()}
+        assert set(ours) == set(states[name])  # key for key
         for key, value in states[name].items():
-            assert torch.equal(loaded.state_dict()[key], value), key
-        # The plain copy is readable with weights_only=True and is used on the next run.
-        again, plain_again = nb.load_released_weights(type(model)(**({'c': c} if name == 'ssrn' else {})),
-                                                      paths[name], plain_dir)
-        assert plain_again == plain
-        assert set(torch.load(plain, weights_only=True)) == set(states[name])
+            assert torch.equal(ours[key], value), key
+    assert 'models' not in sys.modules  # nothing from the file was imported
     with torch.no_grad():
         y = models['text2mel'](L, S)[1]
         z = models['ssrn'](S)[1]
     assert (y - reference['text2mel']).abs().max() < 1e-5
-    assert (z - reference['ssrn']).abs().max() < 1e-5  # our weight norm == torch's weight_norm
-    assert not [p for p in plain_dir.iterdir() if p.name.startswith('.')], 'temporary files left behind'
+    assert (z - reference['ssrn']).abs().max() < 1e-5  # parametrized weight norm == torch's weight_norm
 
 
 def test_project_checkpoints_load_too(nb, tmp_path):
@@ -250,19 +263,17 @@ def test_project_checkpoints_load_too(nb, tmp_path):
     torch.manual_seed(4)
     trained = nb.SSRN(c=16)
     optimizer = torch.optim.Adam(trained.parameters(), lr=1e-3)
-    nb.save_training_state(tmp_path / 'ssrn-training.pt', trained, optimizer, 7, [0.5, 0.4])
+    tts_data.save_training_state(tmp_path / 'ssrn-training.pt', trained, optimizer, 7, [0.5, 0.4], nb.hp)
     torch.save(trained.state_dict(), tmp_path / 'ssrn-state.pt')
-    plain_dir = tmp_path / 'plain'
     for name in ('ssrn-training.pt', 'ssrn-state.pt'):
-        model, plain = nb.load_released_weights(nb.SSRN(c=16), tmp_path / name, plain_dir)
-        assert plain == tmp_path / name and not plain_dir.exists()  # nothing to convert
+        model = checkpoints.load_weights(nb.SSRN(c=16), tmp_path / name)
         for key, value in trained.state_dict().items():
             assert torch.equal(model.state_dict()[key], value), key
     torch.save({'step': 3, 'losses': [0.1]}, tmp_path / 'no-weights.pt')
-    with pytest.raises(ValueError, match=r"no-weights\.pt holds no model weights.*'model' entry"):
-        nb.load_released_weights(nb.SSRN(c=16), tmp_path / 'no-weights.pt', plain_dir)
-    with pytest.raises(nb.CheckpointMismatchError, match='ssrn-training.pt'):  # the wrong network
-        nb.load_released_weights(nb.Text2Mel(d=16, e=8), tmp_path / 'ssrn-training.pt', plain_dir)
+    with pytest.raises(ValueError, match=r"no-weights\.pt holds no model weights.*'model'"):
+        checkpoints.load_weights(nb.SSRN(c=16), tmp_path / 'no-weights.pt')
+    with pytest.raises(checkpoints.CheckpointMismatchError, match='ssrn-training.pt'):  # the wrong network
+        checkpoints.load_weights(nb.Text2Mel(d=16, e=8), tmp_path / 'ssrn-training.pt')
 
 
 class _Payload:
@@ -279,12 +290,12 @@ def test_malicious_pickle_is_refused(nb, tmp_path, zip_format):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': _Payload(marker)}, path, _use_new_zipfile_serialization=zip_format)
     with pytest.raises(cookbook.UnsafeCheckpointError, match='system'):
-        nb.load_released_weights(nb.SSRN(c=16), path, tmp_path / 'plain')
+        checkpoints.load_weights(nb.SSRN(c=16), path)
     assert not marker.exists()
-    assert not (tmp_path / 'plain').exists() or not list((tmp_path / 'plain').iterdir())
 
 
-def test_module_class_outside_models_is_refused(nb, tmp_path):
+@pytest.mark.parametrize('zip_format', [False, True])
+def test_module_class_outside_models_is_refused(nb, tmp_path, zip_format):
     """A whole-module pickle is only accepted for models.* (and torch.nn) classes."""
     package_root = tmp_path / 'elsewhere'
     (package_root / 'evilpkg').mkdir(parents=True)
@@ -294,12 +305,12 @@ def test_module_class_outside_models_is_refused(nb, tmp_path):
     sys.path.insert(0, str(package_root))
     try:
         import evilpkg
-        torch.save(evilpkg.Thing(), tmp_path / 'thing.pth', _use_new_zipfile_serialization=False)
+        torch.save(evilpkg.Thing(), tmp_path / 'thing.pth', _use_new_zipfile_serialization=zip_format)
     finally:
         sys.path.remove(str(package_root))
         sys.modules.pop('evilpkg', None)
     with pytest.raises(cookbook.UnsafeCheckpointError, match='evilpkg.Thing'):
-        nb.load_released_weights(nb.SSRN(c=16), tmp_path / 'thing.pth', tmp_path / 'plain')
+        checkpoints.load_weights(nb.SSRN(c=16), tmp_path / 'thing.pth')
 
 
 def test_mismatch_lists_what_differs(nb):
@@ -308,15 +319,15 @@ def test_mismatch_lists_what_differs(nb):
     del state['audio_dec.layers.0.conv.bias']
     state['text_enc.extra.weight'] = torch.zeros(3)
     state['audio_enc.layers.0.conv.weight'] = torch.zeros(16, 80, 3)
-    with pytest.raises(nb.CheckpointMismatchError) as info:
-        nb.load_weights(model, state, 'my.pth')
+    with pytest.raises(checkpoints.CheckpointMismatchError) as info:
+        checkpoints.load_weights(model, state, source='my.pth')
     message = str(info.value)
     assert 'my.pth' in message
     assert 'missing from the file (1): audio_dec.layers.0.conv.bias' in message
     assert 'unexpected in the file (1): text_enc.extra.weight' in message
     assert 'audio_enc.layers.0.conv.weight: checkpoint (16, 80, 3), model (16, 80, 1)' in message
-    with pytest.raises(nb.CheckpointMismatchError, match='SSRN'):  # the wrong network altogether
-        nb.load_weights(nb.SSRN(c=16), model.state_dict(), 'text2mel.pth')
+    with pytest.raises(checkpoints.CheckpointMismatchError, match='SSRN'):  # the wrong network altogether
+        checkpoints.load_weights(nb.SSRN(c=16), model.state_dict(), source='text2mel.pth')
 
 
 # ----------------------------------------------------------------------------------------------
@@ -397,14 +408,14 @@ def test_decoding_keeps_tensors_on_the_model_device(nb):
     assert nb.apply_monotonic_attention(logits).device.type == 'meta'
     Y, A = nb.recipe_decode(model, L, max_T=4, stop=False)
     assert Y.device.type == 'meta' and Y.shape == (1, 80, 5)
-    for texts in ([ids, ids[3:]], L):  # a list of CPU id tensors (moved to the model) or a tensor
+    for texts in ([ids, ids[3:]], [ids.to('meta')]):  # CPU id tensors are moved to the model's device
         decoded = nb.decode(model, texts, max_T=4, stop=False)
         assert all(d.mel.device.type == d.alignment.device.type == 'meta' for d in decoded)
         assert decoded[0].mel.shape == (80, 5)
     assert nb.SSRN(c=16).to('meta')(decoded[0].mel[None])[1].device.type == 'meta'
-    W = nb.guided_attention_weights(4, 6, device='meta')
-    assert W.device.type == 'meta'
-    assert nb.guided_attention_loss(torch.zeros(1, 4, 6, device='meta')).device.type == 'meta'
+    n_chars, n_frames = torch.tensor([4, 3], device='meta'), torch.tensor([6, 5], device='meta')
+    assert nb.guided_attention_weights(n_chars, n_frames, 4, 6).device.type == 'meta'
+    assert nb.guided_attention_loss(torch.zeros(2, 4, 6, device='meta'), n_chars, n_frames).device.type == 'meta'
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
@@ -412,23 +423,13 @@ def test_cuda_synthesis(nb):
     torch.manual_seed(1)
     text2mel, ssrn = nb.Text2Mel(d=32, e=16).eval().cuda(), nb.SSRN(c=16).eval().cuda()
     ids = ids_of(nb, GARDEN_PATH[1]).cuda()
-    with nb.full_float32_precision():
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # the notebook's comparison
         Y, A = nb.recipe_decode(text2mel, ids[None], max_T=40)
         fast = nb.decode(text2mel, [ids], max_T=40)[0]
     assert fast.mel.is_cuda and fast.mel.shape == Y[0].shape
     assert (fast.mel - Y[0]).abs().max().item() <= 1e-4
     result = nb.synthesize(text2mel, ssrn, GARDEN_PATH[:2], n_iter=2)
     assert all(np.isfinite(r.wav).all() and r.wav.size for r in result)
-
-
-def test_full_float32_precision_restores_settings(nb):
-    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
-              torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark)
-    with nb.full_float32_precision():
-        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
-        assert (torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark) == before[2:]
-    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
-            torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark) == before
 
 
 def test_decode_with_a_limit_per_text(nb, text2mel):
@@ -440,6 +441,8 @@ def test_decode_with_a_limit_per_text(nb, text2mel):
         assert (d.mel - alone.mel).abs().max().item() <= 1e-5
     with pytest.raises(ValueError, match='max_T'):
         nb.decode(text2mel, texts, max_T=[5])
+    with pytest.raises(ValueError, match='need texts'):
+        nb.decode(text2mel, [], max_T=5)
 
 
 def test_monotonic_rule(nb):
@@ -455,70 +458,6 @@ def test_monotonic_rule(nb):
 
 
 # ----------------------------------------------------------------------------------------------
-# Text
-# ----------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('number, words', [
-    (0, 'zero'), (13, 'thirteen'), (40, 'forty'), (101, 'one hundred one'),
-    (1200000, 'one million two hundred thousand'), (2005, 'two thousand five')])
-def test_spell_integer(nb, number, words):
-    assert nb.spell_integer(number) == words
-
-
-@pytest.mark.parametrize('text, expected', [
-    ('In 1843 the press moved.', 'in eighteen forty three the press moved.'),
-    ('In 1905.', 'in nineteen oh five.'),
-    ('It cost $3.50 at 12:30.', 'it cost three dollars fifty cents at twelve thirty.'),
-    ('The 21st and 2nd of 1,200,000', 'the twenty first and second of one million two hundred thousand'),
-    ('50% and 3.14 and 9:00', "fifty percent and three point one four and nine o'clock"),
-    ('The old man the boat.', 'the old man the boat.'),
-    ("Café déjà-vu! Isn’t it?", "cafe deja vu. isn't it?"),
-    ('The 1,000th day', 'the one thousandth day'),
-    ('On the 1,000,000th try', 'on the one millionth try'),
-    ('In the 1990s', 'in the nineteen nineties'),
-    ("The '80s, the 1800s and the 2000s", 'the eighties the eighteen hundreds and the two thousands'),
-    ('It was -5 degrees', 'it was minus five degrees'),
-    ('(-3.5 and −2)', 'minus three point five and minus two'),
-    ('From 1990-1995, a 5-year-old', 'from nineteen ninety nineteen ninety five a five year old'),
-])
-def test_normalize_text(nb, text, expected):
-    assert nb.normalize_text(text).text == expected
-
-
-def test_dropped_characters_are_reported(nb):
-    result = nb.normalize_text('Hello, world; “quoted” 😀')
-    assert result.text == 'hello world quoted'
-    assert set(result.dropped) == set(',;“”😀')
-
-
-@pytest.mark.parametrize('bad', ['', '   \n', '😀😀', '—'])
-def test_empty_text_is_an_error(nb, bad):
-    with pytest.raises(ValueError):
-        nb.normalize_text(bad)
-    with pytest.raises(ValueError):
-        nb.prepare_text(bad)
-
-
-def test_text_to_ids_rejects_unnormalised_text(nb):
-    assert nb.text_to_ids('ab').tolist() == [nb.VOCAB.index('a'), nb.VOCAB.index('b'), nb.EOS]
-    with pytest.raises(ValueError, match='normalize_text'):
-        nb.text_to_ids('Hello!')
-
-
-def test_long_text_is_split_not_cut(nb):
-    sentence = 'The printers worked by hand, in small shops near the river, from dawn to dusk. '
-    text = sentence * 6 + 'A ' + 'very ' * 60 + 'long clause without any punctuation at all. ' + 'x' * 400
-    pieces = nb.split_text(text)
-    assert len(pieces) > 3
-    lengths = [len(nb.normalize_text(p).text) for p in pieces]
-    assert max(lengths) <= nb.hp.max_N - 1
-    assert ''.join(''.join(pieces).split()) == ''.join(text.split())  # every character kept, in order
-    assert ' '.join(pieces).split()[:150] == text.split()[:150]  # words are not cut
-    assert pieces[0].endswith('dusk.')  # sentence boundaries come first
-    assert nb.split_text('Short one.') == ['Short one.']
-
-
-# ----------------------------------------------------------------------------------------------
 # Synthesis end to end (tiny models) and Griffin-Lim
 # ----------------------------------------------------------------------------------------------
 
@@ -529,7 +468,7 @@ def test_synthesize_long_text_joins_pieces(nb):
     with pytest.warns(UserWarning, match='did not reach their end'):  # 12 frames: too few for anything
         result = nb.synthesize(text2mel, ssrn, [text, 'Hi 2 you!'], max_T=12, n_iter=2, frames_per_char=0)
     long, short = result
-    assert len(long.pieces) == len(nb.prepare_text(text)[0]) > 1
+    assert len(long.pieces) == len(tts_text.prepare_text(text, nb.hp.max_N - 1)[0]) > 1
     assert len(long.alignments) == len(long.pieces)
     assert long.mel.shape[1] == sum(a.shape[1] + 1 for a in long.alignments) + nb.PAUSE_FRAMES * (len(long.pieces) - 1)
     assert short.pieces == ['hi two you.'] and short.dropped == ''
@@ -537,6 +476,17 @@ def test_synthesize_long_text_joins_pieces(nb):
         assert r.wav.dtype == np.float32 and np.isfinite(r.wav).all() and np.abs(r.wav).max() <= 0.99 + 1e-6
     with pytest.raises(ValueError, match='empty'):
         nb.synthesize(text2mel, ssrn, [''])
+
+
+def test_synthesis_mel_equals_the_recipe_loop(nb):
+    """What the notebook saves as <n>-mel.npy is the recipe loop's Y, frame for frame."""
+    torch.manual_seed(1)  # this random model's attention reaches E at step 25
+    text2mel, ssrn = nb.Text2Mel(d=32, e=16).eval(), nb.SSRN(c=16).eval()
+    ids = ids_of(nb, GARDEN_PATH[1])
+    Y, _ = nb.recipe_decode(text2mel, ids[None], max_T=nb.hp.max_T)
+    result = nb.synthesize(text2mel, ssrn, GARDEN_PATH[1], n_iter=2)[0]
+    assert result.mel.shape == tuple(Y[0].shape)
+    assert np.abs(result.mel - Y[0].numpy()).max() <= 1e-4
 
 
 def test_piece_past_max_t_is_decoded_to_its_end(nb):
@@ -583,37 +533,58 @@ def test_griffin_lim_matches_librosa(nb):
 
 
 def test_spectrograms_and_reduction(nb):
+    import librosa
     mel, mag = nb.wav_to_spectrograms(SAMPLE_DIR / 'wavs' / 'LJ900-0001.wav')
-    assert mel.shape[1] == 80 and mag.shape[1] == 1025 and len(mel) == len(mag)
-    assert 0 < mel.min() and mel.max() <= 1
-    reduced, padded_mag = nb.reduce_frames(mel, mag)
-    assert len(padded_mag) == 4 * len(reduced) and len(padded_mag) - len(mag) < 4
-    assert np.array_equal(reduced[1], mel[4])
+    assert mel.shape[1] == 80 and mag.shape[1] == 1025 and len(mag) == 4 * len(mel)
+    assert 0 < mel.min() and mel.max() <= 1 and 0 <= mag.min() and mag.max() <= 1
+    y, _ = librosa.effects.trim(librosa.load(str(SAMPLE_DIR / 'wavs' / 'LJ900-0001.wav'), sr=nb.hp.sr)[0])
+    n_stft_frames = 1 + len(y) // nb.hp.hop_length
+    assert len(mag) - n_stft_frames in range(4)  # padded to a multiple of 4, never cut
+    assert mag[:n_stft_frames].min() > 0 and np.all(mag[n_stft_frames:] == 0)  # the padding is zeros
 
 
 # ----------------------------------------------------------------------------------------------
 # Training pieces
 # ----------------------------------------------------------------------------------------------
 
-def test_guided_attention_weights_and_loss(nb):
-    W = nb.guided_attention_weights(4, 8, g=0.2).numpy()
+def test_guided_attention_weights_follow_each_clip(nb):
+    n_chars, n_frames = torch.tensor([4, 2]), torch.tensor([8, 3])
+    W = nb.guided_attention_weights(n_chars, n_frames, 4, 8, g=0.2).numpy()
     n, t = np.meshgrid(np.arange(4) / 4, np.arange(8) / 8, indexing='ij')
-    assert np.allclose(W, 1 - np.exp(-((n - t) ** 2) / (2 * 0.2 ** 2)), atol=1e-6)
-    assert W[0, 0] == 0 and W[2, 4] == 0
-    assert W[0, 7] == pytest.approx(1 - np.exp(-(7 / 8) ** 2 / 0.08), rel=1e-5)
+    assert np.allclose(W[0], 1 - np.exp(-((n - t) ** 2) / (2 * 0.2 ** 2)), atol=1e-6)
+    assert W[0, 0, 0] == 0 and W[0, 2, 4] == 0
+    assert W[1, 1, 1] == pytest.approx(1 - np.exp(-(1 / 2 - 1 / 3) ** 2 / 0.08), rel=1e-5)  # its own N, T
+    assert np.all(W[1, 2:] == 1)  # padded characters are always penalised
 
+
+def test_guided_attention_loss_per_clip(nb):
+    loss = nb.guided_attention_loss
     N, T = 10, 20
     diagonal = torch.zeros(1, N, T)
     diagonal[0, (torch.arange(T) * N) // T, torch.arange(T)] = 1
-    anti = diagonal.flip(2)
     uniform = torch.full((1, N, T), 1 / N)
-    loss = nb.guided_attention_loss
-    assert loss(diagonal).item() < 0.01 < loss(uniform).item() < loss(anti).item()
-    assert loss(uniform).item() == pytest.approx(nb.guided_attention_weights(N, T).mean().item() / N, rel=1e-5)
-    mask = torch.zeros(1, T, dtype=torch.bool)
-    mask[0, :5] = True  # padded frames do not count
-    expected = (uniform[0] * nb.guided_attention_weights(N, T))[:, :5].sum().item() / (N * T)
-    assert loss(uniform, mask).item() == pytest.approx(expected, rel=1e-5)
+    one = (torch.tensor([N]), torch.tensor([T]))
+    assert loss(diagonal, *one).item() < 0.01 < loss(uniform, *one).item() < loss(diagonal.flip(2), *one).item()
+    assert loss(uniform, *one).item() == pytest.approx(
+        nb.guided_attention_weights(*one, N, T).mean().item() / N, rel=1e-5)
+    # Padding a clip into a longer batch changes nothing: its penalty follows its own diagonal.
+    padded = torch.zeros(1, N + 5, T + 7)
+    padded[:, :N, :T] = diagonal
+    assert loss(padded, *one).item() == pytest.approx(loss(diagonal, *one).item(), abs=1e-7)
+    batch = torch.zeros(2, N + 5, T + 7)
+    batch[0, :N, :T] = diagonal[0]
+    batch[1, (torch.arange(T + 7) * (N + 5)) // (T + 7), torch.arange(T + 7)] = 1
+    assert loss(batch, torch.tensor([N, N + 5]), torch.tensor([T, T + 7])).item() < 0.01
+    # A penalty built from the padded batch shape (as before) calls a short clip's diagonal wrong.
+    long_text = torch.zeros(1, N + 15, T + 2)
+    long_text[:, :N, :T] = diagonal
+    per_cell = (N + 15) * (T + 2) / (N * T)  # same normalisation for both
+    shape_only = loss(long_text, torch.tensor([N + 15]), torch.tensor([T + 2])).item() * per_cell
+    assert shape_only > 20 * loss(long_text, *one).item()
+    # Attention on padded characters is penalised in full.
+    on_padding = torch.zeros(1, N + 5, T)
+    on_padding[0, N + 2] = 1
+    assert loss(on_padding, *one).item() == pytest.approx(T / (N * T))
 
 
 def test_learning_rate_schedule(nb):
@@ -622,6 +593,7 @@ def test_learning_rate_schedule(nb):
     assert lr(3999, 0.005, 4000) == pytest.approx(0.005)          # peak at the end of warm-up
     assert lr(15999, 0.005, 4000) == pytest.approx(0.0025)        # then 1/sqrt(step)
     assert lr(100, 0.005, 4000) < lr(200, 0.005, 4000)
+    assert lr(99, 0.005, 100) == pytest.approx(0.005)             # a warm-up scaled to a short run
 
 
 @pytest.fixture(scope='module')
@@ -632,27 +604,16 @@ def small_dataset(nb, tmp_path_factory):
     (root / 'metadata.csv').write_text('\n'.join(lines) + '\n', encoding='utf-8')
     for line in lines:
         shutil.copy(SAMPLE_DIR / 'wavs' / (line.split('|')[0] + '.wav'), root / 'wavs')
-    cache = root / 'cache'
-    dataset = nb.SpeechDataset(root, cache)
-    mtimes = {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')}
-    assert len(mtimes) == 10
-    nb.SpeechDataset(root, cache)  # second time: everything comes from the cache
-    assert {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')} == mtimes
-    return dataset
+    return tts_data.SpeechDataset(root, root / 'cache', nb.wav_to_spectrograms)
 
 
-def test_dataset_reads_ljspeech_format(nb, small_dataset, tmp_path):
-    item = small_dataset[1]
-    assert item['text'][-1] == nb.EOS
-    assert item['mag'].shape[0] == 4 * item['mel'].shape[0] and item['mel'].shape[1] == 80
-    L, S, M, mask = nb.collate([small_dataset[i] for i in range(3)])
+def test_collate_keeps_each_clips_lengths(nb, small_dataset):
+    items = [small_dataset[i] for i in range(3)]
+    L, S, M, n_chars, n_frames = nb.collate(items)
     assert S.shape[1] == 80 and M.shape[1] == 1025 and M.shape[2] == 4 * S.shape[2]
-    assert mask.sum(1).tolist() == [small_dataset[i]['mel'].shape[0] for i in range(3)]
-    (tmp_path / 'metadata.csv').write_text('only|two fields\n', encoding='utf-8')
-    with pytest.raises(ValueError, match='line 1'):
-        nb.read_metadata(tmp_path)
-    with pytest.raises(FileNotFoundError):
-        nb.read_metadata(tmp_path / 'nowhere')
+    assert n_frames.tolist() == [item['mel'].shape[0] for item in items]
+    assert n_chars.tolist() == [len(item['text']) for item in items]
+    assert L.shape[1] == max(n_chars) and (L[n_chars.argmin(), -1] == nb.PAD)
 
 
 def test_training_resumes_exactly(nb, small_dataset, tmp_path):
@@ -692,7 +653,8 @@ def test_resuming_a_checkpoint_that_does_not_fit_is_a_clear_error(nb, small_data
     torch.manual_seed(0)
     train(nb.Text2Mel(d=16, e=8))
     assert torch.load(path, weights_only=True)['hparams']['hop_length'] == nb.hp.hop_length
-    with pytest.raises(nb.CheckpointMismatchError, match=r'(?s)t2m\.pt does not fit.*different shapes.*delete .*t2m\.pt'):
+    with pytest.raises(checkpoints.CheckpointMismatchError,
+                       match=r'(?s)t2m\.pt does not fit.*different shapes.*delete .*t2m\.pt'):
         train(nb.Text2Mel(d=24, e=8))  # other model sizes
     state = torch.load(path, weights_only=True)
     state['hparams']['hop_length'] = 256
@@ -703,39 +665,3 @@ def test_resuming_a_checkpoint_that_does_not_fit_is_a_clear_error(nb, small_data
     torch.save(nb.Text2Mel(d=16, e=8).state_dict(), path)  # a state dict, not a training checkpoint
     with pytest.raises(ValueError, match=r't2m\.pt is not a training checkpoint .*no model, optimizer'):
         train(nb.Text2Mel(d=16, e=8))
-
-
-def _make_archive(tmp_path, folder='LJSpeech-1.1'):
-    source = tmp_path / 'source' / folder
-    (source / 'wavs').mkdir(parents=True)
-    (source / 'metadata.csv').write_text('LJ001-0001|Hello.|Hello.\n', encoding='utf-8')
-    (source / 'wavs' / 'LJ001-0001.wav').write_bytes(b'RIFF')
-    archive = tmp_path / 'LJSpeech-1.1.tar.bz2'
-    with tarfile.open(archive, 'w:bz2') as tar:
-        tar.add(source, arcname=folder)
-    return archive
-
-
-def test_dataset_extraction_is_atomic(nb, tmp_path, monkeypatch):
-    archive = _make_archive(tmp_path)
-    data = tmp_path / 'data'
-
-    def interrupted(archive, dest):  # writes part of the dataset, then the user presses Ctrl-C
-        (Path(dest) / 'LJSpeech-1.1').mkdir(parents=True)
-        (Path(dest) / 'LJSpeech-1.1' / 'metadata.csv').write_text('LJ001-0001|Hel', encoding='utf-8')
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(cookbook, 'safe_extract', interrupted)
-        with pytest.raises(KeyboardInterrupt):
-            nb.extract_dataset(archive, data, 'LJSpeech-1.1')
-    assert list(data.iterdir()) == []  # no partial folder a later run could trust, no leftovers
-    (data / '.LJSpeech-1.1.partial-old').mkdir()  # left by a run that was killed outright
-    target = nb.extract_dataset(archive, data, 'LJSpeech-1.1')
-    assert target == data / 'LJSpeech-1.1' and nb.read_metadata(target) == [('LJ001-0001', 'hello.')]
-    assert sorted(p.name for p in data.iterdir()) == ['LJSpeech-1.1']
-    with pytest.raises(FileExistsError, match='LJSpeech-1.1 exists already'):
-        nb.extract_dataset(archive, data, 'LJSpeech-1.1')
-    with pytest.raises(ValueError, match='no top-level folder Other/'):
-        nb.extract_dataset(archive, tmp_path / 'elsewhere', 'Other')
-    assert list((tmp_path / 'elsewhere').iterdir()) == []

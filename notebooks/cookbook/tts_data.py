@@ -1,0 +1,174 @@
+"""Dataset and checkpoint plumbing of notebook 2 (DC-TTS) that readers need not read.
+
+* ``checkpoint_file``: the released DC-TTS checkpoint to use (a file the user named, else the
+  download), with a clear error for a wrong path;
+* ``ljspeech_root``: an LJSpeech-format folder: the user's, the downloaded dataset (extracted
+  through ``cookbook.safe_extract``), or the shipped espeak-ng sample, with a notice saying which;
+* ``read_metadata`` / ``SpeechDataset``: metadata.csv parsing and spectrograms cached as .npy
+  (written atomically, reused on the next run);
+* ``save_training_state`` / ``load_training_state``: resumable training checkpoints that refuse,
+  with a message naming the file and what differs, to resume a model they do not fit.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import assets, checkpoints, env, files, tts_text
+
+SAMPLE_DIR = env.SAMPLES_DIR / 'ljspeech'
+
+
+def checkpoint_file(variable: str, override: str | None, asset_name: str) -> Path | None:
+    """The checkpoint the environment variable names, if set; else the released asset, downloaded
+    once into checkpoints/ (None, with the reason printed, when it cannot be had)."""
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f'{variable}={override!r}: {path} is not a file. Point {variable} at an '
+                                    f'existing checkpoint, or unset it to download the released one')
+        return path
+    try:
+        return assets.fetch_asset(asset_name)
+    except assets.DownloadError as error:
+        print(error)
+        return None
+
+
+def ljspeech_root(fast: bool, override: str | None = None, data_dir: Path | None = None) -> Path:
+    """An LJSpeech-format folder (metadata.csv + wavs/) to train on.
+
+    Fast mode always uses the shipped sample (preprocessing 13,100 clips takes hours); otherwise
+    ``override`` (LJSPEECH_DIR), else data/LJSpeech-1.1 (downloaded and extracted if needed), else
+    the sample. Every fallback says so in a notice.
+    """
+    data_dir = Path(data_dir or env.DATA_DIR)
+    extracted = data_dir / 'LJSpeech-1.1'
+    if fast:
+        ignored = [f'LJSPEECH_DIR={override}'] if override else []
+        ignored += [str(extracted)] if (extracted / 'metadata.csv').is_file() else []
+        if ignored:
+            env.notice(f'Fast mode: training on the shipped sample {SAMPLE_DIR}, not on '
+                       f'{" or ".join(ignored)}. Unset COOKBOOK_FAST to train on the full dataset.')
+        return SAMPLE_DIR
+    if override:
+        root = Path(override).expanduser()
+        if not (root / 'metadata.csv').is_file():
+            raise FileNotFoundError(f'LJSPEECH_DIR={override!r} has no metadata.csv: point it at an '
+                                    'extracted LJSpeech-1.1 folder (metadata.csv + wavs/)')
+        return root
+    if not (extracted / 'metadata.csv').is_file():
+        try:
+            # safe_extract unpacks into a staging folder and moves LJSpeech-1.1/ into place whole,
+            # so an interrupted extraction never leaves a half-filled folder behind.
+            assets.safe_extract(assets.fetch_asset('ljspeech_1.1'), data_dir)
+        except assets.DownloadError as error:
+            env.notice(f'LJSpeech is not available ({error}). Training on the small espeak-ng sample in '
+                       f'{SAMPLE_DIR} instead: enough to run the pipeline, far too little to learn to speak.')
+            return SAMPLE_DIR
+        if not (extracted / 'metadata.csv').is_file():
+            raise ValueError(f'the LJSpeech archive did not contain LJSpeech-1.1/metadata.csv; '
+                             f'remove {extracted} and the archive in {data_dir}, then run again')
+    return extracted
+
+
+def read_metadata(root: str | os.PathLike) -> list[tuple[str, str]]:
+    """LJSpeech metadata.csv -> [(clip id, normalised text of the 3rd column)]."""
+    path = Path(root) / 'metadata.csv'
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} not found: point the dataset folder at an LJSpeech-format folder '
+                                '(metadata.csv + wavs/)')
+    items = []
+    with open(path, encoding='utf-8', newline='') as f:
+        for line_no, row in enumerate(csv.reader(f, delimiter='|', quoting=csv.QUOTE_NONE), 1):
+            if len(row) != 3:
+                raise ValueError(f'{path} line {line_no}: expected id|text|normalized text, got {len(row)} fields')
+            items.append((row[0], tts_text.normalize_text(row[2]).text))
+    if not items:
+        raise ValueError(f'{path} is empty')
+    return items
+
+
+class SpeechDataset:
+    """LJSpeech-format clips as {'text': ids, 'mel': (T, 80), 'mag': (4T, 1025)} tensors.
+
+    ``features(wav_path) -> (mel, mag)`` is the notebook's own preprocessing; its results are
+    cached in ``cache_dir`` as .npy files (each written atomically, the mel last, so a present
+    mel marks a finished clip) and reused on later runs. ``max_clips``: the first n clips only.
+    """
+
+    def __init__(self, root, cache_dir, features: Callable, max_clips: int | None = None):
+        self.root, self.cache_dir = Path(root), Path(cache_dir)
+        self.items = read_metadata(self.root)[:max_clips or None]
+        for sub in ('mels', 'mags'):
+            (self.cache_dir / sub).mkdir(parents=True, exist_ok=True)
+        for clip_id, _ in self.items:
+            mel_path, mag_path = self._paths(clip_id)
+            if mel_path.exists() and mag_path.exists():
+                continue
+            wav_path = self.root / 'wavs' / f'{clip_id}.wav'
+            if not wav_path.is_file():
+                raise FileNotFoundError(f'{wav_path} is listed in metadata.csv but missing')
+            mel, mag = features(wav_path)
+            for array, path in ((mag, mag_path), (mel, mel_path)):
+                with files.atomic_path(path) as tmp, open(tmp, 'wb') as f:
+                    np.save(f, array)
+
+    def _paths(self, clip_id):
+        return self.cache_dir / 'mels' / f'{clip_id}.npy', self.cache_dir / 'mags' / f'{clip_id}.npy'
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        import torch
+        clip_id, text = self.items[index]
+        mel_path, mag_path = self._paths(clip_id)
+        return {'text': tts_text.text_to_ids(text), 'mel': torch.from_numpy(np.load(mel_path)),
+                'mag': torch.from_numpy(np.load(mag_path))}
+
+
+def _as_dict(hparams) -> dict:
+    return dataclasses.asdict(hparams) if dataclasses.is_dataclass(hparams) else dict(hparams)
+
+
+def save_training_state(path, model, optimizer, step: int, losses, hparams) -> None:
+    """Everything needed to resume, written atomically (a crash never leaves half a checkpoint);
+    the hyper-parameters go along, so that a resume can check they are still the same."""
+    import torch
+    state = {'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'step': int(step),
+             'losses': [float(x) for x in losses], 'hparams': _as_dict(hparams)}
+    with files.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_training_state(path, model, optimizer, hparams) -> tuple[int, list]:
+    """Resume from a save_training_state file: (step, losses). A file that does not fit the model
+    or the hyper-parameters raises an error naming the file, what differs and what to do."""
+    import torch
+    path = Path(path)
+    what_to_do = f'delete {path} (or train into another folder) to start afresh'
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:
+        raise ValueError(f'{path} is not a readable training checkpoint ({error}); {what_to_do}') from None
+    missing = [k for k in ('model', 'optimizer', 'step', 'losses') if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f'{path} is not a training checkpoint of this notebook (no {", ".join(missing)}); '
+                         f'{what_to_do}')
+    saved, current = state.get('hparams') or {}, _as_dict(hparams)
+    differ = [f'{k}: checkpoint {saved.get(k)!r}, now {v!r}' for k, v in current.items() if saved.get(k) != v]
+    if differ:
+        raise ValueError(f'{path} was trained with other hyper-parameters ({"; ".join(differ)}); {what_to_do}')
+    try:
+        checkpoints.check_state_dict(model, state['model'], str(path))
+    except checkpoints.CheckpointMismatchError as error:
+        raise checkpoints.CheckpointMismatchError(f'{error}\nCannot resume from it: {what_to_do}') from None
+    model.load_state_dict(state['model'])
+    optimizer.load_state_dict(state['optimizer'])
+    return state['step'], list(state['losses'])

@@ -1,0 +1,251 @@
+"""Text front end of notebook 2 (DC-TTS): from written English to the model's 32 symbols.
+
+The released LJSpeech model reads lower-case letters, space, ``'``, ``.`` and ``?`` (``P`` pads,
+``E`` ends a sentence), so everything else has to be said in words first:
+
+* numbers through `num2words <https://pypi.org/project/num2words/>`_: cardinals ("1,234" ->
+  "one thousand two hundred and thirty four"), years after words such as *in*, *since*,
+  *about* or a month name ("in 1843" -> "in eighteen forty three"), ordinals, decades
+  ("1990s"), decimals, money ($, £), percentages, times (12:30), negative numbers and ranges
+  ("3-4" -> "three to four");
+* symbols (``&`` -> "and") and abbreviations (Mr., Mrs., Dr., St., Jr., No. ...), expanded
+  before sentences are split, so "Washington. Dr. Jones" splits after "Washington." only;
+* accents are stripped (café -> cafe), ``!`` reads as ``.``, curly quotes become ``'``.
+
+Whatever is still outside the vocabulary becomes a space and is *reported* (``dropped``), never
+silently lost. ``split_text`` cuts long text into pieces the model can read in one go.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+
+VOCAB = "PE abcdefghijklmnopqrstuvwxyz'.?"  # P: padding, E: end of sentence (the released vocab)
+PAD, EOS = VOCAB.index('P'), VOCAB.index('E')
+MAX_N = 180  # the released model's longest text, in characters
+
+_MONTHS = ('january february march april may june july august september october november '
+           'december').split()
+# Words after which a four-digit number is read as a year ("in 1843", "since 1990").
+_YEAR_CUES = set(_MONTHS) | set('in of since from until till by before after during about around '
+                                'circa year spring summer autumn fall winter early late mid'.split())
+
+# Abbreviations, with and without their period; the period is consumed, so no sentence ends there.
+_ABBREVIATIONS = {
+    'mr': 'mister', 'mrs': 'missus', 'ms': 'miz', 'dr': 'doctor', 'drs': 'doctors', 'jr': 'junior',
+    'sr': 'senior', 'prof': 'professor', 'rev': 'reverend', 'hon': 'honorable', 'capt': 'captain',
+    'col': 'colonel', 'gen': 'general', 'lt': 'lieutenant', 'sgt': 'sergeant', 'maj': 'major',
+    'gov': 'governor', 'messrs': 'messieurs', 'esq': 'esquire', 'mt': 'mount', 'ft': 'fort',
+    'co': 'company', 'ltd': 'limited', 'inc': 'incorporated', 'vs': 'versus', 'etc': 'et cetera',
+}
+_ABBREVIATION = re.compile(r'\b(%s)\.' % '|'.join(_ABBREVIATIONS), re.IGNORECASE)
+_LATIN = [(re.compile(r'\be\.g\.', re.I), 'for example'), (re.compile(r'\bi\.e\.', re.I), 'that is')]
+# St. is "saint" before a name (St. Paul) and "street" after one (Baker St.).
+_SAINT = re.compile(r'\bSt\.(?=\s+[A-Z])')
+_STREET = re.compile(r'\bSt\.')
+_NUMBER_SIGN = re.compile(r'\bNo\.(?=\s*\d)', re.IGNORECASE)
+
+_REPLACEMENTS = {'’': "'", '‘': "'", '`': "'", '!': '.', '…': '.', '&': ' and ', '+': ' plus ',
+                 '=': ' equals ', '@': ' at ', '#': ' number '}
+
+
+def _words(number, **kwargs) -> str:
+    """num2words without its punctuation: 'twenty-one' -> 'twenty one', 'one thousand, two' -> ..."""
+    from num2words import num2words
+    return re.sub(r'[-,\s]+', ' ', num2words(number, lang='en', **kwargs)).strip()
+
+
+def _decimal(whole: str, fraction: str) -> str:
+    return _words(int(whole)) + ' point ' + ' '.join(_words(int(d)) for d in fraction)
+
+
+def _plural(number: int) -> str:
+    """Decades and other plural numbers: 1990 -> 'nineteen nineties', 80 -> 'eighties'."""
+    words = (_words(number, to='year') if 1000 <= number <= 2099 else _words(number)).split(' ')
+    last = words[-1]
+    words[-1] = last[:-1] + 'ies' if last.endswith('y') else last + 'es' if last.endswith('x') else last + 's'
+    return ' '.join(words)
+
+
+def _money(amount: str, cents: str | None, unit: str, sub_unit: str) -> str:
+    whole = int(amount.replace(',', ''))
+    spoken = _words(whole) + ' ' + unit + ('' if whole == 1 else 's')
+    if cents and int(cents):
+        spoken += ' ' + _words(int(cents)) + ' ' + sub_unit + ('' if int(cents) == 1 else 's')
+    return spoken
+
+
+def _clock(hours: str, minutes: str) -> str:
+    if minutes == '00':
+        return _words(int(hours)) + " o'clock"
+    return _words(int(hours)) + ' ' + ('oh ' if minutes[0] == '0' else '') + _words(int(minutes))
+
+
+def _number(match: re.Match) -> str:
+    """A plain integer: a year after a year cue ('in 1843'), else a cardinal ('1234 cases')."""
+    value = int(match.group(0).replace(',', ''))
+    before = match.string[:match.start()].split()
+    cue = before[-1].lower().strip('(,') if before else ''
+    if ',' not in match.group(0) and 1000 <= value <= 2099 and cue in _YEAR_CUES:
+        return _words(value, to='year')
+    return _words(value)
+
+
+def _range(match: re.Match) -> str:
+    """3-4 -> '3 to 4' (spelled by the later rules); 1990-1995: both ends read as years."""
+    first, last = match.group(1), match.group(2)
+    if all(re.fullmatch(r'1\d{3}|20\d\d', n) for n in (first, last)):
+        return _words(int(first), to='year') + ' to ' + _words(int(last), to='year')
+    return first + ' to ' + last
+
+
+_NUMBER_RULES = [
+    # ranges first (a 5-year-old is not one: a letter follows the dash)
+    (re.compile(r'(?<![\w.,])(\d[\d,.]*\d|\d)\s?[-–]\s?(\d[\d,.]*\d|\d)(?![\d-])'), _range),
+    (re.compile(r'(?<![\w.,])[-\u2212](?=[$£]?\d)'), lambda m: 'minus '),
+    (re.compile(r'\$(\d[\d,]*)(?:\.(\d\d))?\b'), lambda m: _money(m.group(1), m.group(2), 'dollar', 'cent')),
+    (re.compile(r'£(\d[\d,]*)(?:\.(\d\d))?\b'), lambda m: _money(m.group(1), m.group(2), 'pound', 'penny')
+     .replace('pennys', 'pence')),
+    (re.compile(r'\b(\d{1,2}):(\d\d)\b'), lambda m: _clock(m.group(1), m.group(2))),
+    (re.compile(r'(\d+)(?:\.(\d+))?\s?%'),
+     lambda m: (_decimal(m.group(1), m.group(2)) if m.group(2) else _words(int(m.group(1)))) + ' percent'),
+    (re.compile(r'\b(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b', re.IGNORECASE),
+     lambda m: _words(int(m.group(1).replace(',', '')), to='ordinal')),
+    (re.compile(r"(?<![\w.,])'?(\d+0)'?s\b"), lambda m: _plural(int(m.group(1)))),
+    (re.compile(r'\b(\d+)\.(\d+)\b'), lambda m: _decimal(m.group(1), m.group(2))),
+    (re.compile(r'\b\d{1,3}(?:,\d{3})+\b|\d+'), _number),
+]
+
+
+def _same_case(written: str, spoken: str) -> str:
+    """Keep a capital (it may start a sentence): 'Dr' -> 'Doctor', 'dr' -> 'doctor'."""
+    return spoken[0].upper() + spoken[1:] if written[:1].isupper() else spoken
+
+
+def expand(text: str) -> str:
+    """Say symbols, abbreviations and numbers in words; keep the text's punctuation and case."""
+    for pattern, spoken in _LATIN:
+        text = pattern.sub(spoken, text)
+    text = _SAINT.sub('Saint', text)
+    text = _NUMBER_SIGN.sub(lambda m: _same_case(m.group(0), 'number'), text)
+    text = _ABBREVIATION.sub(lambda m: _same_case(m.group(1), _ABBREVIATIONS[m.group(1).lower()])
+                             + ('.' if not m.string[m.end():].strip() else ''), text)  # it ends the text
+    text = _STREET.sub('street', text)
+    text = ''.join(_REPLACEMENTS.get(ch, ch) for ch in text)
+    for pattern, spell in _NUMBER_RULES:
+        text = pattern.sub(lambda m: ' ' + spell(m) + ' ', text)
+    return re.sub(r'[ \t]+', ' ', text).strip()
+
+
+@dataclasses.dataclass
+class NormalizedText:
+    text: str        # only characters of VOCAB (lower-case letters, space, ' . ?)
+    dropped: str     # characters that were removed, each once, in order of appearance
+
+
+def normalize_text(text: str) -> NormalizedText:
+    """Text in the model's alphabet: accents stripped, numbers and abbreviations said in words,
+    lower case, every other character a space (and reported in ``dropped``).
+
+    Raises ValueError for empty text, or text with no letter left to say.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f'text must be a str, got {type(text).__name__}')
+    if not text.strip():
+        raise ValueError('empty text: give the synthesiser at least one word to say')
+    plain = ''.join(ch for ch in unicodedata.normalize('NFD', text) if unicodedata.category(ch) != 'Mn')
+    spoken = expand(plain).lower()
+    dropped = [ch for ch in dict.fromkeys(spoken) if ch not in VOCAB[2:] and not ch.isspace()]
+    kept = ''.join(ch if ch in VOCAB[2:] else ' ' for ch in spoken)
+    normalized = re.sub(r' ([.?])', r'\1', re.sub(' +', ' ', kept)).strip()
+    if not re.search('[a-z]', normalized):
+        raise ValueError(f'nothing to say in {text.strip()[:60]!r} after normalisation (dropped '
+                         f'characters: {"".join(dropped)!r}); the model speaks English letters only')
+    return NormalizedText(normalized, ''.join(dropped))
+
+
+# A sentence ends at . ! ? (and closing quotes or brackets) before a space and a capital letter,
+# a digit or an opening quote.
+_SENTENCE_END = re.compile(r'[.!?]+["\'”’)\]]*(?=\s+["\'“‘(\[]?[A-Z0-9])')
+_INITIAL = re.compile(r'(?:^|\s)[A-Z]\.$')  # "J. R. Smith": a single capital is an initial
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, abbreviations expanded (so "Dr." never ends one), every other
+    character kept."""
+    text = expand(text)
+    sentences, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        if not _INITIAL.search(text[:end.start() + 1]):
+            sentences.append(text[start:end.end()])
+            start = end.end()
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def _spoken_length(piece: str) -> int:
+    try:
+        return len(normalize_text(piece).text)
+    except ValueError:
+        return 0  # nothing speakable (a lone dash): costs nothing; its characters are reported
+
+
+def split_text(text: str, max_chars: int = MAX_N - 1) -> list[str]:
+    """Pieces of ``text`` whose normalised form has at most ``max_chars`` characters.
+
+    Splits at sentence ends first, then at phrase marks (, ; : dashes), then between words, and
+    packs neighbours back together while they fit. Nothing is dropped: a single "word" longer
+    than the limit is cut into parts. The default leaves room for the end symbol E in MAX_N.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError('empty text: give the synthesiser at least one word to say')
+
+    def break_down(piece, level):
+        if _spoken_length(piece) <= max_chars:
+            return [piece]
+        if level == 0:
+            parts = split_sentences(piece)
+        elif level == 1:
+            parts = [p for p in re.split(r'(?<=[,;:])\s+|\s+(?=[-–—]+\s)|(?<=[—–])', piece) if p.strip()]
+        elif level == 2:
+            parts = piece.split()
+        else:  # one enormous word: cut it, never drop it
+            return [piece[i:i + max_chars] for i in range(0, len(piece), max_chars)]
+        if len(parts) <= 1:
+            return break_down(piece, level + 1)
+        return [leaf for part in parts for leaf in break_down(part, level + 1)]
+
+    chunks: list[str] = []
+    for piece in break_down(text.strip(), 0):
+        if chunks and _spoken_length(chunks[-1] + ' ' + piece) <= max_chars:
+            chunks[-1] += ' ' + piece
+        else:
+            chunks.append(piece)
+    return chunks
+
+
+def prepare_text(text: str, max_chars: int = MAX_N - 1) -> tuple[list[str], str]:
+    """Split and normalise one text: (normalised pieces, dropped characters)."""
+    pieces, dropped = [], ''
+    for raw in split_text(text, max_chars):
+        try:
+            normalized = normalize_text(raw)
+        except ValueError:  # a piece with nothing to say, e.g. a lone dash
+            dropped += ''.join(ch for ch in raw if not ch.isspace())
+            continue
+        pieces.append(normalized.text)
+        dropped += normalized.dropped
+    if not pieces:
+        raise ValueError(f'nothing to say in {text!r}')
+    return pieces, ''.join(dict.fromkeys(dropped))
+
+
+def text_to_ids(normalized: str):
+    """Character ids (a torch LongTensor) of normalised text, with the end symbol E appended."""
+    import torch
+    unknown = sorted({ch for ch in normalized if ch not in VOCAB[2:]})
+    if unknown:
+        raise ValueError(f'characters {"".join(unknown)!r} are not in the vocabulary {VOCAB!r}; '
+                         'run normalize_text first')
+    return torch.tensor([VOCAB.index(ch) for ch in normalized] + [EOS], dtype=torch.long)

@@ -1,0 +1,455 @@
+"""Unit tests of cookbook.midi: the melody notebook's MIDI/NoteSequence plumbing.
+
+TF_USE_LEGACY_KERAS: see tests/test_melody.py. Magenta is imported here (read_bundle, the
+configurations) with the flag on, and the flag is put back afterwards.
+"""
+import json
+import math
+import os
+import sys
+import warnings
+
+_PREVIOUS_LEGACY_KERAS = os.environ.get('TF_USE_LEGACY_KERAS')
+os.environ['TF_USE_LEGACY_KERAS'] = '1'
+
+import numpy as np
+import pretty_midi
+import pytest
+
+import cookbook
+from cookbook import midi
+
+try:
+    import note_seq
+    from magenta.models.melody_rnn import melody_rnn_model
+    from note_seq.protobuf import generator_pb2, music_pb2
+finally:
+    if _PREVIOUS_LEGACY_KERAS is None:
+        os.environ.pop('TF_USE_LEGACY_KERAS', None)
+    else:
+        os.environ['TF_USE_LEGACY_KERAS'] = _PREVIOUS_LEGACY_KERAS
+
+
+def _twinkle_file_with(tmp_path, name, tempos=(), time_signatures=()):
+    """Twinkle Twinkle written as a MIDI file, with extra tempo or time-signature events."""
+    sequence = midi.twinkle_twinkle()  # 60 qpm, 4/4 from time 0
+    del sequence.time_signatures[:]
+    for qpm, time in tempos:
+        sequence.tempos.add(qpm=qpm, time=time)
+    for numerator, denominator, time in time_signatures:
+        sequence.time_signatures.add(numerator=numerator, denominator=denominator, time=time)
+    path = tmp_path / name
+    note_seq.sequence_proto_to_midi_file(sequence, str(path))
+    return path
+
+
+def _multi_instrument_midi(path):
+    """Flute tune C4 D4 E4 F4 (one note per beat) over piano chords and a bass note, plus drums."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    flute, piano, bass = (pretty_midi.Instrument(program=p) for p in (73, 0, 32))
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    for i, pitch in enumerate([60, 62, 64, 65]):
+        flute.notes.append(pretty_midi.Note(90, pitch, i * 0.5, (i + 1) * 0.5))
+        drums.notes.append(pretty_midi.Note(90, 36, i * 0.5, i * 0.5 + 0.1))
+    for pitch in (48, 52, 55):
+        piano.notes.append(pretty_midi.Note(60, pitch, 0.0, 2.0))
+    bass.notes.append(pretty_midi.Note(70, 36, 0.0, 2.0))
+    # a chord inside the tune's own instrument: the higher note must win
+    flute.notes.append(pretty_midi.Note(90, 67, 2.0, 2.5))
+    flute.notes.append(pretty_midi.Note(90, 64, 2.0, 2.5))
+    pm.instruments.extend([piano, bass, drums, flute])
+    pm.write(str(path))
+    return path
+
+
+def _sequence(pitches, step=0.25, qpm=60):
+    """A monophonic NoteSequence, one note per 16th-note step (pitch None = a rest)."""
+    sequence = music_pb2.NoteSequence()
+    sequence.tempos.add(qpm=qpm)
+    for i, pitch in enumerate(pitches):
+        if pitch is not None:
+            sequence.notes.add(pitch=pitch, start_time=i * step, end_time=(i + 1) * step, velocity=80)
+    sequence.total_time = len(pitches) * step
+    return sequence
+
+
+# -- configurations and bundles ------------------------------------------------------------
+
+def test_the_four_released_configurations():
+    assert midi.MELODY_CONFIGS == ('basic_rnn', 'mono_rnn', 'lookback_rnn', 'attention_rnn')
+    assert set(midi.MELODY_CONFIGS) == set(melody_rnn_model.default_configs)
+    with pytest.raises(ValueError) as err:
+        midi.check_config('jazz_rnn')
+    for name in ('jazz_rnn',) + midi.MELODY_CONFIGS:
+        assert name in str(err.value)
+    assert midi.check_config('mono_rnn') == 'mono_rnn'
+
+
+def test_released_bundles_are_registered_assets():
+    for config in ('basic_rnn', 'lookback_rnn', 'attention_rnn'):
+        asset = cookbook.ASSETS[f'melody_rnn_{config}']
+        assert asset.url.endswith(f'/{config}.mag') and asset.filename == f'{config}.mag'
+
+
+def test_missing_garbage_and_foreign_bundles_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nothing_here.mag'):
+        midi.read_bundle(tmp_path / 'nothing_here.mag')
+    garbage = tmp_path / 'garbage.mag'
+    garbage.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(midi.BundleError, match='garbage.mag'):
+        midi.read_bundle(garbage)
+    text = tmp_path / 'text.mag'
+    text.write_text('attention_rnn')
+    with pytest.raises(midi.BundleError, match='text.mag'):
+        midi.read_bundle(text)
+    other = generator_pb2.GeneratorBundle()
+    other.generator_details.id = 'drum_kit'
+    other.checkpoint_file.append(b'x')
+    other.metagraph_file = b'y'
+    drums = tmp_path / 'drums.mag'
+    drums.write_bytes(other.SerializeToString())
+    with pytest.raises(midi.BundleError, match='drum_kit'):
+        midi.read_bundle(drums)
+
+
+def test_bundle_configuration_must_match_when_asked(tmp_path):
+    bundle = generator_pb2.GeneratorBundle()
+    bundle.generator_details.id = 'lookback_rnn'
+    bundle.checkpoint_file.append(b'weights')
+    bundle.metagraph_file = b'graph'
+    path = tmp_path / 'lookback.mag'
+    path.write_bytes(bundle.SerializeToString())
+    assert midi.read_bundle(path).generator_details.id == 'lookback_rnn'
+    assert midi.read_bundle(path, 'lookback_rnn').metagraph_file == b'graph'
+    with pytest.raises(midi.BundleError, match='lookback_rnn model.*attention_rnn'):
+        midi.read_bundle(path, 'attention_rnn')
+    with pytest.raises(ValueError, match='valid configurations'):
+        midi.read_bundle(path, 'basic')
+
+
+def test_the_shipped_bundle_is_small_valid_and_beats_the_baseline():
+    path = midi.shipped_bundle()
+    assert path is not None, f'no folk_*.mag in {midi.SHIPPED_DIR}: run scripts/train_folk_bundle.py'
+    assert path.stat().st_size <= 3_000_000
+    bundle = midi.read_bundle(path)
+    assert path.name == f'folk_{bundle.generator_details.id}.mag'
+    assert midi.shipped_bundle(bundle.generator_details.id) == path
+    record = midi.shipped_record(path)
+    assert record['config'] == bundle.generator_details.id and record['bytes'] == path.stat().st_size
+    held_out, baseline = record['holdout'], record['baseline']
+    assert held_out['holdout_log_likelihood_per_step'] > baseline['log_likelihood_per_step']
+    assert held_out['holdout_accuracy'] > baseline['accuracy']
+    assert record['corpus']['holdout_tunes'] > 0 and record['training_steps'] > 0
+
+
+# -- primers -------------------------------------------------------------------------------
+
+def test_primer_with_two_tempos_keeps_the_first(tmp_path, capsys):
+    path = _twinkle_file_with(tmp_path, 'tempo_map.mid', tempos=[(90, 4.0)])
+    sequence = midi.read_midi_primer(path)
+    assert len({round(t.qpm) for t in sequence.tempos}) == 2  # the file really has a tempo map
+    with pytest.raises(note_seq.MultipleTempoError):  # what Magenta does with it unprepared
+        note_seq.quantize_note_sequence(sequence, 4)
+    primer = midi.prepare_primer(sequence)
+    notice = capsys.readouterr().out
+    assert 'tempo_map.mid' in notice and '90 qpm at 4.00 s' in notice and 'kept 60 qpm' in notice
+    assert [(t.qpm, t.time) for t in primer.tempos] == [(pytest.approx(60), 0.0)]
+    assert [n.start_time for n in primer.notes] == pytest.approx(
+        [n.start_time for n in midi.twinkle_twinkle().notes])  # notes are not re-timed
+    note_seq.quantize_note_sequence(primer, 4)  # Magenta accepts it now
+
+
+def test_primer_with_two_time_signatures_keeps_the_first(tmp_path, capsys):
+    path = _twinkle_file_with(tmp_path, 'metre_change.mid',
+                              time_signatures=[(4, 4, 0.0), (3, 4, 4.0)])
+    sequence = midi.read_midi_primer(path)
+    assert {(s.numerator, s.denominator) for s in sequence.time_signatures} == {(4, 4), (3, 4)}
+    with pytest.raises(note_seq.MultipleTimeSignatureError):
+        note_seq.quantize_note_sequence(sequence, 4)
+    primer = midi.prepare_primer(sequence)
+    notice = capsys.readouterr().out
+    assert 'metre_change.mid' in notice and '3/4 at 4.00 s' in notice and 'kept 4/4' in notice
+    assert [(s.numerator, s.denominator, s.time) for s in primer.time_signatures] == [(4, 4, 0.0)]
+
+
+def test_implicit_tempo_and_metre_changes_are_dropped_too(capsys):
+    # Nothing at time 0 means MIDI's 120 qpm and 4/4; a later 75 qpm or 6/8 is a change for Magenta.
+    sequence = midi.twinkle_twinkle()
+    del sequence.tempos[:]
+    del sequence.time_signatures[:]
+    sequence.tempos.add(qpm=75, time=2.0)
+    sequence.time_signatures.add(numerator=6, denominator=8, time=1.0)
+    primer = midi.prepare_primer(sequence)
+    notice = capsys.readouterr().out
+    assert 'the primer' in notice and '75 qpm at 2.00 s' in notice and '6/8 at 1.00 s' in notice
+    assert [t.qpm for t in primer.tempos] == [120]
+    assert [(s.numerator, s.denominator) for s in primer.time_signatures] == [(4, 4)]
+    note_seq.quantize_note_sequence(primer, 4)
+    plain = midi.twinkle_twinkle()  # one tempo, repeated: nothing to announce
+    plain.tempos.add(qpm=60, time=4.0)
+    midi.prepare_primer(plain)
+    assert capsys.readouterr().out == ''
+
+
+def test_impossible_time_signature_negative_times_and_empty_primers():
+    sequence = midi.twinkle_twinkle()
+    sequence.time_signatures[0].numerator = 0
+    with pytest.raises(ValueError, match='time signature 0/4'):
+        midi.prepare_primer(sequence)
+    sequence.time_signatures[0].numerator, sequence.time_signatures[0].denominator = 3, 5
+    with pytest.raises(ValueError, match='3/5.*power-of-two'):
+        midi.prepare_primer(sequence)
+    sequence = midi.twinkle_twinkle()
+    sequence.notes[0].start_time = -0.5
+    with pytest.raises(ValueError, match='negative time'):
+        midi.prepare_primer(sequence)
+    with pytest.raises(ValueError, match='empty'):
+        midi.prepare_primer(music_pb2.NoteSequence())
+    drums_only = music_pb2.NoteSequence()
+    drums_only.notes.add(pitch=36, start_time=0, end_time=0.1, velocity=80, is_drum=True)
+    with pytest.raises(ValueError, match='empty'):
+        midi.prepare_primer(drums_only)
+
+
+def test_melody_is_extracted_from_a_multi_instrument_primer(tmp_path, capsys):
+    sequence = midi.read_midi_primer(_multi_instrument_midi(tmp_path / 'trio.mid'))
+    assert not midi.is_monophonic(sequence)
+    primer = midi.prepare_primer(sequence)
+    assert 'polyphonic' in capsys.readouterr().out  # the notice
+    assert [n.pitch for n in primer.notes] == [60, 62, 64, 65, 67]
+    assert midi.is_monophonic(primer)
+    assert primer.tempos[0].qpm == pytest.approx(120)
+    piano = sorted({n.instrument for n in sequence.notes if n.program == 0 and not n.is_drum})[0]
+    assert [n.pitch for n in midi.extract_melody(sequence, instrument=piano).notes] == [55]
+    with pytest.raises(ValueError, match='instrument 42'):
+        midi.extract_melody(sequence, instrument=42)
+
+
+def test_unreadable_and_missing_midi_files(tmp_path):
+    bad = tmp_path / 'broken.mid'
+    bad.write_bytes(b'MThd\x00\x00\x00\x06garbage')
+    with pytest.raises(ValueError, match='broken.mid'):
+        midi.read_midi_primer(bad)
+    with pytest.raises(FileNotFoundError, match='absent.mid'):
+        midi.read_midi_primer(tmp_path / 'absent.mid')
+
+
+# -- continuation arguments, MIDI files ----------------------------------------------------
+
+def test_the_section_counts_new_steps_after_the_primer():
+    twinkle = midi.twinkle_twinkle()  # 8 s = 32 steps at 60 qpm, 4 steps per quarter
+    start, end = midi.generate_section(twinkle, 32)
+    assert start == pytest.approx(8.0) and end == pytest.approx(16.0, abs=1e-5)
+    assert midi.generate_section(twinkle, total_steps=64) == pytest.approx((start, end))
+    # 2 steps per quarter: the primer is 16 steps of 0.5 s, plus 8 -> 24 steps = 12 s
+    assert midi.generate_section(twinkle, 8, steps_per_quarter=2)[1] == pytest.approx(12.0, abs=1e-5)
+
+
+def test_bad_continuation_arguments_are_refused():
+    twinkle = midi.twinkle_twinkle()
+    with pytest.raises(ValueError, match='32 steps.*16 steps'):
+        midi.generate_section(twinkle, total_steps=16)
+    with pytest.raises(ValueError, match='exactly one'):
+        midi.generate_section(twinkle)
+    with pytest.raises(ValueError, match='num_steps'):
+        midi.generate_section(twinkle, 0)
+    with pytest.raises(ValueError, match='empty'):
+        midi.generate_section(music_pb2.NoteSequence(), 16)
+    with pytest.raises(ValueError, match='temperature'):
+        midi.check_generation_args(temperature=0)
+    with pytest.raises(ValueError, match='branch_factor'):
+        midi.check_generation_args(branch_factor=0)
+    with pytest.raises(ValueError, match='beam_size'):
+        midi.check_generation_args(beam_size=1.5)
+    midi.check_generation_args(0.5, 2, 2, 4)
+
+
+def test_magenta_errors_are_exception_classes():
+    errors = midi.magenta_errors()
+    assert note_seq.MultipleTempoError in errors and all(issubclass(e, Exception) for e in errors)
+
+
+def test_save_midi_writes_atomically_and_refuses_paths(tmp_path):
+    path = midi.save_midi(midi.twinkle_twinkle(), 'twinkle', tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ['twinkle.mid']
+    assert len(midi.read_midi_primer(path).notes) == 14
+    with pytest.raises(ValueError, match='plain file name'):
+        midi.save_midi(midi.twinkle_twinkle(), '../escape', tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ['twinkle.mid']
+
+
+def test_parse_layer_sizes():
+    assert midi.parse_layer_sizes('128,128') == [128, 128]
+    assert midi.parse_layer_sizes(['64']) == [64]
+    for bad in ('', '128,x', '0', '-1,2'):
+        with pytest.raises(ValueError, match='MELODY_RNN_LAYERS'):
+            midi.parse_layer_sizes(bad)
+
+
+# -- the encoding --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name, inputs, classes', [
+    ('basic_rnn', 38, 38), ('mono_rnn', 130, 130), ('lookback_rnn', 121, 40), ('attention_rnn', 74, 40)])
+def test_twinkle_as_each_configuration_sees_it(name, inputs, classes):
+    config = melody_rnn_model.default_configs[name]
+    events, features, labels = midi.encode_melody(midi.twinkle_twinkle(), config)
+    assert events[:3] == [60, -2, 60] and len(events) == 32  # the last note's hold is not an event
+    assert features.shape == (31, inputs) and labels.shape == (31,)
+    assert config.encoder_decoder.num_classes == classes and labels.max() < classes
+    repeats = midi.lookback_labels(config)
+    if classes == 40:
+        assert repeats == {38: 'repeat 1 bar ago', 39: 'repeat 2 bars ago'}
+        # inside the first two bars every "no event" is labelled "repeat 2 bars ago"
+        assert all(label == 39 for event, label in zip(events[1:], labels) if event == -2)
+    else:
+        assert repeats == {}
+    assert midi.event_name(60) == 'C4' and midi.event_name(-1) == 'off' and midi.event_name(-2) == '-'
+
+
+def test_majority_baseline_by_hand():
+    train = [np.array([0, 0, 1]), np.array([0])]   # counts 3, 1, 0 -> +1 smoothing: 4, 2, 1 of 7
+    held_out = [np.array([0, 1, 2])]
+    result = midi.majority_baseline(train, held_out, num_classes=3)
+    assert result['majority_label'] == 0 and result['steps'] == 3
+    assert result['accuracy'] == pytest.approx(1 / 3)
+    assert result['log_likelihood_per_step'] == pytest.approx(np.mean(np.log([4 / 7, 2 / 7, 1 / 7])))
+
+
+def test_sequence_examples_round_trip(tmp_path):
+    import tensorflow as tf
+    config = melody_rnn_model.default_configs['attention_rnn']
+    _, features, labels = midi.encode_melody(midi.twinkle_twinkle(), config)
+    from magenta.pipelines.pipelines_common import make_sequence_example  # what the pipeline writes
+    example = make_sequence_example(features.tolist(), labels.tolist())
+    path = midi.write_tfrecord([example, example], tmp_path / 'melodies.tfrecord')
+    assert [p.name for p in tmp_path.iterdir()] == ['melodies.tfrecord']
+    read = midi.read_sequence_examples(path)
+    assert len(read) == 2
+    np.testing.assert_allclose(read[0][0], features)
+    np.testing.assert_array_equal(read[1][1], labels)
+    assert tf.executing_eagerly()
+
+
+# -- the corpus and held-out comparisons ---------------------------------------------------
+
+@pytest.fixture(scope='module')
+def few_tunes():
+    return midi.corpus_tunes(6)
+
+
+def test_corpus_tunes_keep_the_metres_the_encoding_fits(few_tunes):
+    tunes, report = few_tunes
+    assert len(tunes) == 6 == report['read'] and report['other_metre'] > 0  # O'Neill opens with jigs
+    for tune in tunes:
+        assert tune.notes and midi.is_monophonic(tune) and tune.id.startswith('oneills1850/')
+        for signature in tune.time_signatures:
+            assert 4 * signature.numerator / signature.denominator in midi.BAR_QUARTERS_THAT_FIT
+    everything, all_report = midi.corpus_tunes(12, bar_quarters=None)
+    assert all_report['other_metre'] == 0 and len(everything) == 12
+    assert any(4 * s.numerator / s.denominator == 3 for t in everything for s in t.time_signatures)
+    with pytest.raises(ValueError, match='max_tunes'):
+        midi.corpus_tunes(0)
+    with pytest.raises(ValueError, match='no_such_collection'):
+        midi.corpus_tunes(1, collections=('no_such_collection',))
+
+
+def test_split_tunes_holds_out_whole_tunes(few_tunes):
+    tunes, _ = few_tunes
+    train, holdout = midi.split_tunes(tunes, 0.34)
+    assert len(holdout) == 2 and len(train) == 4
+    assert not {t.id for t in train} & {t.id for t in holdout}
+    assert midi.split_tunes(tunes, 0.34) == (train, holdout)  # seeded
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ValueError, match='between 0 and 1'):
+            midi.split_tunes(tunes, bad)
+    with pytest.raises(ValueError, match='cannot be split'):
+        midi.split_tunes(tunes[:1], 0.5)
+
+
+def test_openings_and_next_steps_statistics():
+    bars = [60, None, 62, None, 64, None, 65, None] * 4  # 2 bars, then the same 2 bars again
+    tune = _sequence(bars + bars)
+    tune.filename = 'repeat.mid'
+    opening = midi.tune_opening(tune, primer_steps=32, next_steps=32)
+    assert [n.pitch for n in opening.notes] == [60, 62, 64, 65] * 4
+    assert midi.tune_opening(tune, primer_steps=32, next_steps=40) is None  # too short
+    stats = midi.next_steps_statistics(tune, 32, 32)
+    assert stats['notes'] == 16 and stats['pitch_range'] == 5 and stats['distinct_pitches'] == 4
+    assert stats['in_key'] == 1.0 and stats['repeat_2_bars'] == 1.0
+    assert stats['mean_step'] == pytest.approx(np.mean([2, 2, 1, 5] * 3 + [2, 2, 1]))
+    silent_end = midi.next_steps_statistics(_sequence(bars), 32, 32)  # nothing after bar 2
+    assert silent_end['notes'] == 0 and silent_end['repeat_2_bars'] == 0.0
+
+
+# -- sound and pictures --------------------------------------------------------------------
+
+def test_synthesis_uses_fluidsynth_without_deprecation_warnings():
+    available, why = midi.fluidsynth_available()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', DeprecationWarning)  # sf2_path= would raise here
+        audio, how = midi.synthesize(midi.twinkle_twinkle(), 16000)
+    assert audio.dtype == np.float32 and len(audio) >= 8 * 16000
+    assert 0.5 < np.max(np.abs(audio)) <= 0.9 + 1e-6
+    assert ('TimGM6mb' in how) if available else ('sine' in how and why)
+
+
+def test_synthesis_falls_back_without_libfluidsynth(monkeypatch, capsys):
+    # sys.modules[name] = None makes `import fluidsynth` raise ImportError, as without the library
+    monkeypatch.setitem(sys.modules, 'fluidsynth', None)
+    assert midi.fluidsynth_available()[0] is False
+    audio, how = midi.synthesize(midi.twinkle_twinkle(), 16000)
+    assert 'sine' in how and 'FluidSynth is not available' in capsys.readouterr().out
+    assert len(audio) >= 8 * 16000 and np.max(np.abs(audio)) > 0.5
+
+
+def test_missing_soundfont_is_named(tmp_path):
+    if not midi.fluidsynth_available()[0]:
+        pytest.skip('libfluidsynth missing: the soundfont is not used')
+    with pytest.raises(FileNotFoundError, match='nope.sf2'):
+        midi.synthesize(midi.twinkle_twinkle(), 16000, soundfont=tmp_path / 'nope.sf2')
+
+
+def test_play_shows_the_whole_melody_and_writes_the_wav(tmp_path, capsys):
+    long_melody = _sequence([60, 62, 64, 65] * 40, step=0.25)  # 40 s: more than the 30 s default cut
+    player = midi.play(long_melody, 8000, title='long', wav_path=tmp_path / 'long.wav')
+    assert (tmp_path / 'long.wav').stat().st_size > 2 * 8000 * 40  # 16-bit samples, all 40 s
+    out = capsys.readouterr().out
+    assert 'long' in out and 'holds the first' not in out  # no 30-second cut
+    assert player is not None
+
+
+def test_static_piano_roll_keeps_the_legend_off_the_notes():
+    import matplotlib
+    matplotlib.use('Agg')
+    ax = midi.plot_piano_roll(midi.twinkle_twinkle(), split_time=4.0)
+    assert len(ax.collections) == 14
+    colours = [tuple(c.get_facecolor()[0][:3]) for c in ax.collections]
+    assert len(set(colours)) == 2
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1 - 1  # right of the axes, not over the notes
+    matplotlib.pyplot.close(ax.figure)
+
+
+def test_bokeh3_piano_roll():
+    import bokeh
+    from bokeh.embed import json_item
+    assert int(bokeh.__version__.split('.')[0]) >= 3
+    twinkle = midi.twinkle_twinkle()
+    twinkle.notes.add(pitch=72, start_time=8.0, end_time=9.0, velocity=80)
+    fig = midi.piano_roll_figure(twinkle, title='t', split_time=8.0)
+    data = fig.renderers[0].data_source.data
+    assert len(data['start']) == 15 and data['part'].count('generated') == 1
+    assert json_item(fig)['doc']
+
+
+def test_sheet_music_svg_shows_every_note_and_colours_the_continuation(tmp_path):
+    svg = midi.sheet_music_svg(midi.twinkle_twinkle(), split_time=4.0, title='Twinkle')
+    assert svg.lstrip().startswith('<?xml') or '<svg' in svg[:500]
+    assert svg.count('class="note"') == 14
+    # the 7 notes from 4 s on are drawn in the continuation's colour (notehead and note element)
+    assert svg.lower().count(midi.GENERATED_COLOUR) >= 7
+    plain = midi.sheet_music_svg(midi.twinkle_twinkle())
+    assert midi.GENERATED_COLOUR not in plain.lower()
+    midi.show_sheet_music(midi.twinkle_twinkle(), svg_path=tmp_path / 'twinkle.svg')
+    assert (tmp_path / 'twinkle.svg').read_text().count('class="note"') == 14

@@ -1,0 +1,289 @@
+"""Unit tests of cookbook.speech_commands: layout, split, tasks, loading, cache, noise, streaming
+recordings and decoding a WAV of your own voice."""
+import os
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import cookbook
+from cookbook import speech_commands as sc
+
+SR = 16000
+
+
+def write_wav(path, samples, sr=SR, subtype='PCM_16'):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, samples, sr, subtype=subtype)
+    return path
+
+
+def tone(seconds=1.0, freq=440.0, sr=SR, amplitude=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def make_layout(root, words=('bed', 'bird'), speakers=('aaaa1111', 'bbbb2222', 'cccc3333', 'dddd4444'),
+                test_speakers=('aaaa1111',), validation_speakers=('bbbb2222',), noise=True):
+    """A tiny Speech Commands layout: one clip per word and speaker, lists split by speaker."""
+    testing, validation = [], []
+    for w_index, word in enumerate(words):
+        for s_index, speaker in enumerate(speakers):
+            rel = f'{word}/{speaker}_nohash_0.wav'
+            write_wav(root / rel, tone(freq=300 + 100 * w_index + 7 * s_index))
+            if speaker in test_speakers:
+                testing.append(rel)
+            elif speaker in validation_speakers:
+                validation.append(rel)
+    (root / 'testing_list.txt').write_text('\n'.join(testing) + '\n')
+    (root / 'validation_list.txt').write_text('\n'.join(validation) + '\n')
+    if noise:
+        rng = np.random.default_rng(0)
+        write_wav(root / '_background_noise_' / 'white_noise.wav',
+                  (0.1 * rng.standard_normal(5 * SR)).astype(np.float32))
+    return root
+
+
+# --- loading: bad files, padding, cache ------------------------------------------------------
+
+def test_bad_files_are_named_and_counted_never_fatal(tmp_path):
+    good = write_wav(tmp_path / 'w' / 'good.wav', tone(1.0))
+    write_wav(tmp_path / 'w' / 'short.wav', tone(0.5))
+    write_wav(tmp_path / 'w' / 'long.wav', tone(1.5))
+    write_wav(tmp_path / 'w' / 'rate.wav', tone(1.0, sr=8000), sr=8000)
+    write_wav(tmp_path / 'w' / 'stereo.wav', np.stack([tone(), tone()], axis=1))
+    write_wav(tmp_path / 'w' / 'float.wav', tone(1.0), subtype='FLOAT')
+    (tmp_path / 'w' / 'empty.wav').write_bytes(b'')
+    (tmp_path / 'w' / 'garbage.wav').write_bytes(b'RIFX' + os.urandom(500))
+    data = good.read_bytes()
+    (tmp_path / 'w' / 'truncated.wav').write_bytes(data[:len(data) // 2])
+    zero = bytearray(data[:44])  # a valid header whose data chunk is empty
+    zero[40:44] = (0).to_bytes(4, 'little')
+    (tmp_path / 'w' / 'nosamples.wav').write_bytes(bytes(zero))
+    names = ['good', 'short', 'long', 'rate', 'stereo', 'float', 'empty', 'garbage',
+             'truncated', 'nosamples', 'missing']
+    rel = [f'w/{n}.wav' for n in names]
+    clips, ok, report = sc.load_clips(tmp_path, rel, workers=2, chunk_size=3)
+    assert clips.shape == (len(names), SR) and clips.dtype == np.int16
+    assert dict(zip(names, ok.tolist())) == {
+        'good': True, 'short': True, 'long': True, 'rate': False, 'stereo': False, 'float': True,
+        'empty': False, 'garbage': False, 'truncated': False, 'nosamples': False, 'missing': False}
+    kinds = {r.split('/')[1][:-4]: kind for r, kind, _ in report.problems}
+    assert kinds == {'rate': 'wrong_rate', 'stereo': 'wrong_channels', 'empty': 'empty',
+                     'garbage': 'corrupt', 'truncated': 'truncated', 'nosamples': 'empty',
+                     'missing': 'corrupt'}
+    assert report.counts() == {'corrupt': 2, 'empty': 2, 'truncated': 1, 'wrong_rate': 1,
+                               'wrong_channels': 1}
+    assert report.total == len(names) and report.padded == 1 and report.cropped == 1
+    summary = report.summary()
+    assert '4 of 11 clips usable' in summary and 'w/truncated.wav' in summary
+    # short clip: its samples first, then zero padding; float WAV decoded to the same values
+    assert np.all(clips[1, 8000:] == 0) and np.any(clips[1, :8000] != 0)
+    np.testing.assert_allclose(clips[5], clips[0], atol=2)
+
+
+def test_truncated_file_message_names_the_shortfall(tmp_path):
+    data = write_wav(tmp_path / 'a.wav', tone(1.0)).read_bytes()
+    (tmp_path / 'a.wav').write_bytes(data[:1000])
+    with pytest.raises(sc.ClipProblem) as err:
+        sc.read_clip(tmp_path / 'a.wav')
+    assert err.value.kind == 'truncated' and '32000' in str(err.value)
+
+
+def test_native_rate_values_are_exact(tmp_path):
+    samples = (np.arange(SR) % 2000 - 1000).astype(np.int16)
+    write_wav(tmp_path / 'x.wav', samples)
+    clips, ok, _ = sc.load_clips(tmp_path, ['x.wav'])
+    assert ok.all() and np.array_equal(clips[0], samples)
+
+
+def test_cache_is_reused_and_invalidated_by_files_and_parameters(tmp_path):
+    data = make_layout(tmp_path / 'data', noise=False)
+    cache = tmp_path / 'cache'
+    rel = sc.list_clips(data, ['bed', 'bird'])
+    first, _, r1 = sc.load_clips(data, rel, cache_dir=cache)
+    assert not r1.from_cache and len(list(cache.glob('*.npz'))) == 1
+    again, _, r2 = sc.load_clips(data, rel, cache_dir=cache)
+    assert r2.from_cache and np.array_equal(first, again)
+
+    # a file changes (new content, size and mtime): rebuilt, and the new content is returned
+    changed = data / rel[0]
+    write_wav(changed, tone(0.7, freq=1000))
+    later = time.time() + 5
+    os.utime(changed, (later, later))
+    third, _, r3 = sc.load_clips(data, rel, cache_dir=cache)
+    assert not r3.from_cache and not np.array_equal(third[0], first[0])
+    assert r3.padded == 1
+
+    _, _, r4 = sc.load_clips(data, rel, cache_dir=cache, clip_samples=8000)  # a parameter changes
+    assert not r4.from_cache
+    _, _, r5 = sc.load_clips(data, rel[1:], cache_dir=cache)  # the file list changes
+    assert not r5.from_cache
+    _, _, r6 = sc.load_clips(data, rel, cache_dir=cache)  # nothing changed since the third call
+    assert r6.from_cache and r6.padded == 1
+    assert not list(cache.glob('.*tmp*'))  # no half-written cache files left
+
+
+def test_cached_report_keeps_the_problems_and_a_broken_cache_is_rebuilt(tmp_path):
+    write_wav(tmp_path / 'a.wav', tone())
+    (tmp_path / 'b.wav').write_bytes(b'')
+    _, _, cold = sc.load_clips(tmp_path, ['a.wav', 'b.wav'], cache_dir=tmp_path / 'c')
+    clips, ok, warm = sc.load_clips(tmp_path, ['a.wav', 'b.wav'], cache_dir=tmp_path / 'c')
+    assert warm.from_cache and ok.tolist() == [True, False]
+    assert [tuple(p) for p in warm.problems] == [tuple(p) for p in cold.problems]
+    assert warm.counts()['empty'] == 1
+    [cache_file] = (tmp_path / 'c').glob('*.npz')
+    cache_file.write_bytes(b'broken')
+    with pytest.warns(UserWarning, match='rebuilding'):
+        again, _, report = sc.load_clips(tmp_path, ['a.wav', 'b.wav'], cache_dir=tmp_path / 'c')
+    assert not report.from_cache and np.array_equal(again, clips)
+
+
+def test_as_float():
+    x = sc.as_float(np.array([-32768, 0, 16384], np.int16))
+    np.testing.assert_allclose(x, [-1.0, 0.0, 0.5])
+    y = np.ones(3, np.float64)
+    assert sc.as_float(y).dtype == np.float32 and sc.as_float(y) is not y
+
+
+# --- layout, split and tasks ---------------------------------------------------------------------
+
+def test_split_follows_the_lists(tmp_path):
+    data = make_layout(tmp_path)
+    task = sc.build_task(data, 'words', ['bed', 'bird'])
+    testing = (data / 'testing_list.txt').read_text().split()
+    validation = (data / 'validation_list.txt').read_text().split()
+    assert sorted(task.files['test']) == sorted(testing)
+    assert sorted(task.files['validation']) == sorted(validation)
+    assert set(task.files['train']).isdisjoint(testing + validation)
+    assert {sc.speaker_of(f) for f in task.files['test']} == {'aaaa1111'}
+    assert [task.classes[i] for i in task.labels['test']] == [f.split('/')[0] for f in task.files['test']]
+
+
+def test_missing_list_gives_a_clear_error(tmp_path):
+    data = make_layout(tmp_path)
+    (data / 'testing_list.txt').unlink()
+    with pytest.raises(FileNotFoundError, match='testing_list.txt'):
+        sc.build_task(data, 'words', ['bed', 'bird'])
+
+
+def test_shipped_sample_is_speaker_disjoint():
+    task = sc.build_task(sc.SAMPLE_DIR, 'all')
+    speakers = {s: {sc.speaker_of(f) for f in task.files[s]} for s in task.files}
+    assert speakers['train'].isdisjoint(speakers['test'])
+    assert speakers['train'].isdisjoint(speakers['validation'])
+    assert speakers['validation'].isdisjoint(speakers['test'])
+    assert {'bed', 'bird', 'tree', *sc.KEYWORDS} <= set(task.classes)
+
+
+def test_missing_word_folder_gives_a_clear_error(tmp_path):
+    data = make_layout(tmp_path)
+    with pytest.raises(FileNotFoundError) as err:
+        sc.build_task(data, 'words', ['bed', 'tree'])
+    message = str(err.value)
+    assert 'tree' in message and 'bed, bird' in message and 'SPEECH_COMMANDS_WORDS' in message
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        sc.build_task(tmp_path / 'nowhere', 'words', ['bed'])
+    with pytest.raises(ValueError, match='unknown task'):
+        sc.build_task(data, '7class')
+    with pytest.raises(ValueError, match='repeats'):
+        sc.build_task(data, 'words', ['bed', 'bed'])
+
+
+def test_twelve_class_task(tmp_path):
+    words = tuple(sc.KEYWORDS) + ('bed', 'bird', 'tree', 'cat')
+    data = make_layout(tmp_path, words=words)
+    task = sc.build_task(data, '12class')
+    assert task.classes == ['_silence_', '_unknown_'] + sc.KEYWORDS
+    for split in sc.SPLITS:
+        labels = task.labels[split]
+        per_keyword = np.sum(labels > 1) / 10
+        assert np.sum(labels == 1) == int(np.ceil(per_keyword))  # unknown subsampled to one share
+        assert task.silence[split] == int(np.ceil(per_keyword))
+    assert task.counts()['test']['_silence_'] == task.silence['test']
+    data_arrays, report, noise_problems, parts = sc.load_task(data, task)
+    x, y, names = data_arrays['test']
+    assert np.sum(y == 0) == task.silence['test'] and len(x) == len(y) == len(names)
+    assert not noise_problems and report.total == sum(len(f) for f in task.files.values())
+
+
+def test_noise_parts_never_overlap_and_silence_comes_from_them():
+    noise = {'n.wav': np.arange(10 * SR, dtype=np.float32)}
+    parts = sc.split_noise(noise)
+    assert [len(parts[s][0]) for s in sc.SPLITS] == [8 * SR, SR, SR]
+    assert parts['test'][0][0] == 9 * SR  # the last tenth
+    silence = sc.make_silence(parts['test'], 3, np.random.default_rng(0))
+    assert silence.shape == (3, SR)
+    assert np.all(silence <= 10 * SR) and np.all(silence >= 0)
+    assert not sc.make_silence([], 2, np.random.default_rng(0)).any()
+
+
+# --- getting a copy ----------------------------------------------------------------------------
+
+def test_find_dataset_uses_a_given_folder_or_the_sample(tmp_path, capsys):
+    data = make_layout(tmp_path / 'copy')
+    assert sc.find_dataset(data) == (data, False)
+    with pytest.raises(FileNotFoundError, match='SPEECH_COMMANDS_DIR'):
+        sc.find_dataset(tmp_path / 'nowhere')
+    assert sc.find_dataset(None, fast=True) == (sc.SAMPLE_DIR, True)
+    assert 'NOT comparable' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='v0.03'):
+        sc.find_dataset(None, version='v0.03')
+
+
+def test_find_dataset_falls_back_to_the_sample_offline(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv('COOKBOOK_OFFLINE', '1')
+    monkeypatch.setattr(cookbook.env, 'DATA_DIR', tmp_path)
+    for version in sc.VERSIONS:
+        assert sc.find_dataset(None, version=version) == (sc.SAMPLE_DIR, True)
+        assert f'Could not get Speech Commands {version}' in capsys.readouterr().out
+    assert cookbook.ASSETS['speech_commands_v0.02'].url.endswith('speech_commands_v0.02.tar.gz')
+
+
+# --- streaming ---------------------------------------------------------------------------------
+
+def test_build_stream_places_the_clips_where_the_events_say():
+    clips = np.stack([tone(freq=f) for f in (300, 600, 900)])
+    noise = [np.random.default_rng(1).standard_normal(3 * SR).astype(np.float32)]
+    audio, events = sc.build_stream(clips, [0, 1, 2], noise, n_commands=5, noise_level=0.01, seed=3)
+    assert len(events) == 5 and audio.dtype == np.float32
+    starts = [s for s, _ in events]
+    assert all(b - a >= 1.0 + 1.0 - 1e-9 for a, b in zip(starts, starts[1:]))  # clip + gap
+    for start, label in events:
+        piece = audio[int(start * SR):int(start * SR) + SR]
+        spectrum = np.abs(np.fft.rfft(piece))
+        assert abs(spectrum.argmax() - (300, 600, 900)[label]) <= 2  # 1 Hz per bin
+    assert 0.005 < np.std(audio[:int(starts[0] * SR)]) < 0.02  # the noise between commands
+    with pytest.raises(ValueError):
+        sc.build_stream(np.zeros((0, SR)), [], noise)
+
+
+def test_score_detections():
+    events = [(1.0, 2), (4.0, 3), (7.0, 2)]
+    detections = [(1.5, 2), (1.7, 2), (4.6, 5), (7.2, 2), (10.0, 4)]
+    assert sc.score_detections(detections, events) == (2, 1, 3)
+    assert sc.score_detections([], events) == (0, 3, 0)
+
+
+# --- your own voice ----------------------------------------------------------------------------
+
+def test_decode_wav_any_rate_and_channels(tmp_path):
+    stereo44 = np.stack([tone(2.5, 1000, 44100), tone(2.5, 1000, 44100)], axis=1)
+    stereo44[: int(1.5 * 44100)] *= 0.01  # the loud part is the last second
+    path = write_wav(tmp_path / 'mine.wav', stereo44, sr=44100)
+    clip = sc.decode_wav(path)
+    assert clip.shape == (SR,) and clip.dtype == np.float32
+    assert np.mean(np.abs(clip[SR // 2:])) > 0.2  # it found the loud second
+    same = sc.decode_wav(path.read_bytes())
+    np.testing.assert_allclose(same, clip)
+    short = sc.decode_wav(write_wav(tmp_path / 's.wav', tone(0.3)))
+    assert short.shape == (SR,) and not short[int(0.3 * SR) + 1:].any()
+
+
+def test_decode_wav_errors_name_the_source(tmp_path):
+    (tmp_path / 'bad.wav').write_bytes(b'not a wav file')
+    with pytest.raises(ValueError, match='bad.wav'):
+        sc.decode_wav(tmp_path / 'bad.wav')
+    with pytest.raises(ValueError, match='recorded bytes'):
+        sc.decode_wav(b'\x00\x01')

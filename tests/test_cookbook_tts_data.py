@@ -1,0 +1,146 @@
+"""cookbook.tts_data: checkpoint location, LJSpeech location and extraction, metadata, the
+spectrogram cache and resumable training checkpoints (notebook 2's plumbing)."""
+import tarfile
+
+import numpy as np
+import pytest
+
+import cookbook
+from cookbook import assets, checkpoints, tts_data
+
+torch = pytest.importorskip('torch')
+
+
+def _make_archive(tmp_path, folder='LJSpeech-1.1'):
+    source = tmp_path / 'source' / folder
+    (source / 'wavs').mkdir(parents=True)
+    (source / 'metadata.csv').write_text('LJ001-0001|Hello 2.|Hello two.\n', encoding='utf-8')
+    (source / 'wavs' / 'LJ001-0001.wav').write_bytes(b'RIFF')
+    archive = tmp_path / 'LJSpeech-1.1.tar.bz2'
+    with tarfile.open(archive, 'w:bz2') as tar:
+        tar.add(source, arcname=folder)
+    return archive
+
+
+def test_checkpoint_file(tmp_path, monkeypatch, capsys):
+    existing = tmp_path / 'mine.pth'
+    existing.write_bytes(b'x')
+    assert tts_data.checkpoint_file('DCTTS_SSRN', str(existing), 'dctts_ssrn_ljspeech') == existing
+    with pytest.raises(FileNotFoundError, match=r"DCTTS_SSRN='.*nope.pth'.*not a file"):
+        tts_data.checkpoint_file('DCTTS_SSRN', str(tmp_path / 'nope.pth'), 'dctts_ssrn_ljspeech')
+
+    def offline(name, dest=None):
+        raise assets.OfflineError(f'{name}: offline')
+
+    monkeypatch.setattr(assets, 'fetch_asset', offline)
+    assert tts_data.checkpoint_file('DCTTS_SSRN', None, 'dctts_ssrn_ljspeech') is None
+    assert 'offline' in capsys.readouterr().out  # the reason is said, not swallowed
+
+
+def test_ljspeech_root_choices(tmp_path, monkeypatch, capsys):
+    data = tmp_path / 'data'
+    (data / 'LJSpeech-1.1').mkdir(parents=True)
+    (data / 'LJSpeech-1.1' / 'metadata.csv').write_text('', encoding='utf-8')
+    assert tts_data.ljspeech_root(False, None, data) == data / 'LJSpeech-1.1'
+    # Fast mode always takes the sample, and says what it ignores.
+    assert tts_data.ljspeech_root(True, str(tmp_path), data) == tts_data.SAMPLE_DIR
+    assert 'LJSPEECH_DIR=' in capsys.readouterr().out
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    with pytest.raises(FileNotFoundError, match='has no metadata.csv'):
+        tts_data.ljspeech_root(False, str(mine), data)
+    (mine / 'metadata.csv').write_text('', encoding='utf-8')
+    assert tts_data.ljspeech_root(False, str(mine), data) == mine
+
+    def offline(name, dest=None):
+        raise assets.OfflineError('no network')
+
+    monkeypatch.setattr(assets, 'fetch_asset', offline)
+    assert tts_data.ljspeech_root(False, None, tmp_path / 'empty') == tts_data.SAMPLE_DIR
+    assert 'no network' in capsys.readouterr().out
+
+
+def test_ljspeech_is_extracted_whole(tmp_path, monkeypatch):
+    archive = _make_archive(tmp_path)
+    data = tmp_path / 'data'
+    monkeypatch.setattr(assets, 'fetch_asset', lambda name, dest=None: archive)
+    real_extract_tar = assets._extract_tar
+
+    def interrupted(archive_path, staging):  # part of the dataset is written, then Ctrl-C
+        real_extract_tar(archive_path, staging)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(assets, '_extract_tar', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tts_data.ljspeech_root(False, None, data)
+    assert not (data / 'LJSpeech-1.1').exists()  # no half-filled folder a later run would trust
+    monkeypatch.setattr(assets, '_extract_tar', real_extract_tar)
+    root = tts_data.ljspeech_root(False, None, data)
+    assert root == data / 'LJSpeech-1.1'
+    assert tts_data.read_metadata(root) == [('LJ001-0001', 'hello two.')]
+    assert sorted(p.name for p in data.iterdir()) == ['LJSpeech-1.1']
+
+
+def test_archive_without_the_folder_is_a_clear_error(tmp_path, monkeypatch):
+    archive = _make_archive(tmp_path, folder='Other')
+    monkeypatch.setattr(assets, 'fetch_asset', lambda name, dest=None: archive)
+    with pytest.raises(ValueError, match='did not contain LJSpeech-1.1/metadata.csv'):
+        tts_data.ljspeech_root(False, None, tmp_path / 'data')
+
+
+def test_read_metadata_errors(tmp_path):
+    (tmp_path / 'metadata.csv').write_text('only|two fields\n', encoding='utf-8')
+    with pytest.raises(ValueError, match='line 1: expected id|text|normalized text'):
+        tts_data.read_metadata(tmp_path)
+    (tmp_path / 'metadata.csv').write_text('', encoding='utf-8')
+    with pytest.raises(ValueError, match='is empty'):
+        tts_data.read_metadata(tmp_path)
+    with pytest.raises(FileNotFoundError, match='metadata.csv not found'):
+        tts_data.read_metadata(tmp_path / 'nowhere')
+
+
+def _fake_features(calls):
+    def features(path):
+        calls.append(path.name)
+        n = 3 + len(calls)
+        return np.full((n, 80), 0.5, np.float32), np.full((4 * n, 1025), 0.25, np.float32)
+    return features
+
+
+def test_speech_dataset_caches_features(tmp_path):
+    root = tmp_path / 'lj'
+    (root / 'wavs').mkdir(parents=True)
+    (root / 'metadata.csv').write_text('A|x|Hi.\nB|y|In 1843.\nC|z|Third one.\n', encoding='utf-8')
+    for clip in 'ABC':
+        (root / 'wavs' / f'{clip}.wav').write_bytes(b'')
+    calls = []
+    dataset = tts_data.SpeechDataset(root, tmp_path / 'cache', _fake_features(calls), max_clips=2)
+    assert len(dataset) == 2 and calls == ['A.wav', 'B.wav']
+    item = dataset[1]
+    assert item['text'].tolist()[-1] == cookbook.tts_text.EOS and item['mel'].shape == (5, 80)
+    assert item['mag'].shape == (20, 1025) and item['mag'].dtype == torch.float32
+    tts_data.SpeechDataset(root, tmp_path / 'cache', _fake_features(calls))
+    assert calls == ['A.wav', 'B.wav', 'C.wav']  # only the new clip is computed
+    assert not [p for p in (tmp_path / 'cache').rglob('.*')], 'temporary files left behind'
+    (root / 'metadata.csv').write_text('D|x|Gone.\n', encoding='utf-8')
+    with pytest.raises(FileNotFoundError, match=r'D\.wav is listed in metadata.csv but missing'):
+        tts_data.SpeechDataset(root, tmp_path / 'cache', _fake_features(calls))
+
+
+def test_training_state_round_trip_and_refusals(tmp_path):
+    hparams = {'hop_length': 275, 'd': 8}
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    path = tmp_path / 'state.pt'
+    tts_data.save_training_state(path, model, optimizer, 5, [0.5, 0.25], hparams)
+    fresh = torch.nn.Linear(3, 2)
+    step, losses = tts_data.load_training_state(path, fresh, torch.optim.Adam(fresh.parameters()), hparams)
+    assert (step, losses) == (5, [0.5, 0.25]) and torch.equal(fresh.weight, model.weight)
+    with pytest.raises(ValueError, match=r"other hyper-parameters \(d: checkpoint 8, now 16\); delete"):
+        tts_data.load_training_state(path, fresh, torch.optim.Adam(fresh.parameters()), {**hparams, 'd': 16})
+    wide = torch.nn.Linear(4, 2)
+    with pytest.raises(checkpoints.CheckpointMismatchError, match=r'(?s)different shapes.*Cannot resume'):
+        tts_data.load_training_state(path, wide, torch.optim.Adam(wide.parameters()), hparams)
+    (tmp_path / 'junk.pt').write_bytes(b'not a checkpoint')
+    with pytest.raises(ValueError, match=r'junk\.pt is not a readable training checkpoint'):
+        tts_data.load_training_state(tmp_path / 'junk.pt', fresh, optimizer, hparams)
