@@ -79,6 +79,13 @@ ASSETS: dict[str, Asset] = {asset.name: asset for asset in [
           '743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d',
           'CC BY 4.0', 'data',
           'Speech Commands v0.01: one-second 16 kHz clips of 30 spoken words (notebook 1)'),
+    # v0.02 (Warden 2018, 35 words, about 105,000 clips). SHA-256 as torchaudio's SPEECHCOMMANDS
+    # checks it; the size is not known here (never downloaded from this project's machines).
+    Asset('speech_commands_v0.02',
+          'http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz',
+          'speech_commands_v0.02.tar.gz', None,
+          'af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58', 'CC BY 4.0', 'data',
+          'Speech Commands v0.02: one-second 16 kHz clips of 35 spoken words (notebook 1)'),
     # Size and SHA-256 as published by torchaudio's LJSPEECH dataset and measured downloads.
     Asset('ljspeech_1.1',
           'https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2',

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import env
-from .assets import ASSETS, Asset, DownloadError, fetch_asset, safe_extract
+from .assets import DownloadError, fetch_asset, safe_extract
 from .files import atomic_path
 
 SAMPLE_RATE = 16000          # the dataset's native rate
@@ -41,13 +41,6 @@ TASKS = ('words', '12class', 'all')
 SPLITS = ('train', 'validation', 'test')
 SAMPLE_DIR = env.SAMPLES_DIR / 'speech_commands'
 
-# v0.02 (Warden 2018, 35 words, about 105,000 clips). SHA-256 as torchaudio's SPEECHCOMMANDS
-# checks it; the size is not known here (never downloaded from this project's machines).
-ASSETS.setdefault('speech_commands_v0.02', Asset(
-    'speech_commands_v0.02', 'http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz',
-    'speech_commands_v0.02.tar.gz', None,
-    'af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58', 'CC BY 4.0', 'data',
-    'Speech Commands v0.02: one-second 16 kHz clips of 35 spoken words (notebook 1)'))
 VERSIONS = {'v0.01': 'speech_commands_v0.01', 'v0.02': 'speech_commands_v0.02'}
 
 
