@@ -69,12 +69,19 @@ log "installing magenta==$MAGENTA_VERSION with --no-deps"
 "$VENV/bin/python" -m pip install --quiet --no-deps "magenta==$MAGENTA_VERSION"
 
 # A quick import check, so a broken environment fails here and not in the middle of a notebook.
-TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" - <<'PY'
+# Its start-up chatter (TensorFlow's C++ log, pydub's missing-ffmpeg warning) is shown only if
+# an import fails.
+if ! check_log=$(TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" - 2>&1 <<'PY'
 import importlib
 for name in ['tensorflow', 'tf_keras', 'torch', 'librosa', 'note_seq', 'pretty_midi', 'music21',
              'sklearn', 'nbval', 'magenta.models.melody_rnn.melody_rnn_sequence_generator']:
     importlib.import_module(name)
-print('[setup] imports OK')
 PY
+); then
+    printf '%s\n' "$check_log" >&2
+    log "ERROR: a package does not import in $VENV (output above); delete $VENV and run again"
+    exit 1
+fi
+log "imports OK"
 printf '%s' "$wanted_hash" > "$STAMP"
 log "done"

@@ -10,3 +10,9 @@ if str(NOTEBOOKS_DIR) not in sys.path:
 
 # TensorFlow's start-up chatter hides real failures in the test log.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+# Tests import TensorFlow and PyTorch in one process; with CUDA builds of PyTorch on Python 3.13,
+# triton must be imported before TensorFlow or the process dies (see the function).
+import cookbook  # noqa: E402
+
+cookbook.import_triton_before_tensorflow()

@@ -212,7 +212,7 @@ def test_sha256sum(tmp_path):
 REQUIRED_ASSETS = [
     'speech_commands_v0.01', 'speech_commands_v0.02', 'ljspeech_1.1', 'dctts_text2mel_ljspeech', 'dctts_ssrn_ljspeech',
     'wavegan_timit_index', 'wavegan_timit_data', 'wavegan_timit_meta', 'wavegan_sc09_index',
-    'wavegan_sc09_data', 'wavegan_sc09_meta', 'melody_rnn_basic_rnn', 'melody_rnn_lookback_rnn',
+    'wavegan_sc09_data', 'wavegan_sc09_meta', 'melody_rnn_basic_rnn', 'melody_rnn_mono_rnn', 'melody_rnn_lookback_rnn',
     'melody_rnn_attention_rnn']
 
 

@@ -95,6 +95,13 @@ def test_output_dir(monkeypatch, tmp_path):
     assert (tmp_path / 'repo' / 'outputs' / 'melody').is_dir()
 
 
+def test_relative_output_dir_is_taken_from_the_repository_root(monkeypatch, tmp_path):
+    monkeypatch.setattr(cookbook.env, 'REPO_ROOT', tmp_path / 'repo')
+    monkeypatch.chdir(tmp_path)  # a kernel started elsewhere (nbval starts it in notebooks/)
+    monkeypatch.setenv('COOKBOOK_OUTPUT_DIR', 'outputs/mine')
+    assert cookbook.output_dir('tts') == tmp_path / 'repo' / 'outputs' / 'mine' / 'tts'
+
+
 def test_describe_device_prints_once(monkeypatch, capsys):
     monkeypatch.setattr(cookbook.env, '_device_description', None)
     first = cookbook.describe_device()
@@ -245,14 +252,48 @@ def test_gpu_available_asks_nvidia_smi(monkeypatch):
 def test_quiet_tensorflow_hides_cpu_start_up_log(monkeypatch, gpu, level):
     monkeypatch.delenv('TF_CPP_MIN_LOG_LEVEL', raising=False)
     monkeypatch.setattr(cookbook.env, 'gpu_available', lambda: gpu)
-    cookbook.quiet_tensorflow()
+    cookbook.quiet_tensorflow(import_now=False)
     assert os.environ['TF_CPP_MIN_LOG_LEVEL'] == level
 
 
 def test_quiet_tensorflow_keeps_a_level_the_user_chose(monkeypatch):
     monkeypatch.setenv('TF_CPP_MIN_LOG_LEVEL', '0')
-    cookbook.quiet_tensorflow()
+    cookbook.quiet_tensorflow(import_now=False)
     assert os.environ['TF_CPP_MIN_LOG_LEVEL'] == '0'
+
+
+def test_quiet_tensorflow_imports_tensorflow_without_a_line_on_stderr():
+    pytest.importorskip('tensorflow')
+    script = ('import sys; sys.path.insert(0, sys.argv[1]); import cookbook\n'
+              'cookbook.quiet_tensorflow()\n'
+              'assert "tensorflow" in sys.modules\n')
+    environment = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+    done = subprocess.run([sys.executable, '-c', script, str(cookbook.REPO_ROOT / 'notebooks')],
+                          capture_output=True, text=True, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ''
+
+
+def test_quiet_native_logs_hides_file_descriptor_2_only_inside_the_block(tmp_path):
+    # C++ libraries write to fd 2 directly, past sys.stderr: check it in a fresh process
+    script = (
+        'import os, sys; sys.path.insert(0, sys.argv[1]); import cookbook\n'
+        'os.write(2, b"before\\n")\n'
+        'with cookbook.quiet_native_logs():\n'
+        '    os.write(2, b"hidden native line\\n")\n'
+        '    print("python output still shows")\n'
+        'os.write(2, b"after\\n")\n')
+    done = subprocess.run([sys.executable, '-c', script, str(cookbook.REPO_ROOT / 'notebooks')],
+                          capture_output=True, text=True, check=True)
+    assert done.stderr.split() == ['before', 'after']
+    assert 'python output still shows' in done.stdout
+
+
+def test_quiet_native_logs_lets_exceptions_through_and_restores_stderr():
+    with pytest.raises(RuntimeError, match='boom'):
+        with cookbook.quiet_native_logs():
+            raise RuntimeError('boom')
+    os.fstat(2)  # fd 2 is open again
 
 
 def test_colab_setup_failing_step_names_command_and_shows_its_output(monkeypatch):

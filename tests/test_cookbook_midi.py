@@ -86,7 +86,7 @@ def test_the_four_released_configurations():
 
 
 def test_released_bundles_are_registered_assets():
-    for config in ('basic_rnn', 'lookback_rnn', 'attention_rnn'):
+    for config in ('basic_rnn', 'mono_rnn', 'lookback_rnn', 'attention_rnn'):
         asset = cookbook.ASSETS[f'melody_rnn_{config}']
         assert asset.url.endswith(f'/{config}.mag') and asset.filename == f'{config}.mag'
 
@@ -243,6 +243,20 @@ def test_the_section_counts_new_steps_after_the_primer():
     assert midi.generate_section(twinkle, total_steps=64) == pytest.approx((start, end))
     # 2 steps per quarter: the primer is 16 steps of 0.5 s, plus 8 -> 24 steps = 12 s
     assert midi.generate_section(twinkle, 8, steps_per_quarter=2)[1] == pytest.approx(12.0, abs=1e-5)
+
+
+def test_primer_steps_end_with_the_last_note():
+    twinkle = midi.twinkle_twinkle()
+    assert midi.count_primer_steps(twinkle) == 32 and midi.count_primer_steps(twinkle, 2) == 16
+    # a primer whose last bar ends in a rest: generation starts after its last note, so a
+    # continuation up to step 32 needs 32 - 29 new steps
+    opening = _sequence([60, None, 62, None] * 7 + [64, None, None, None])
+    opening.notes[-1].end_time = 7.1  # 0.1 s into step 28 (0.25 s steps): 29 steps in all
+    assert midi.count_primer_steps(opening) == 29
+    start, end = midi.generate_section(opening, 32 - midi.count_primer_steps(opening))
+    assert start == pytest.approx(7.1) and end == pytest.approx(8.0, abs=1e-5)
+    with pytest.raises(ValueError, match='empty'):
+        midi.count_primer_steps(music_pb2.NoteSequence())
 
 
 def test_bad_continuation_arguments_are_refused():

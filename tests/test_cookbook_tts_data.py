@@ -144,3 +144,70 @@ def test_training_state_round_trip_and_refusals(tmp_path):
     (tmp_path / 'junk.pt').write_bytes(b'not a checkpoint')
     with pytest.raises(ValueError, match=r'junk\.pt is not a readable training checkpoint'):
         tts_data.load_training_state(tmp_path / 'junk.pt', fresh, optimizer, hparams)
+
+
+def _clip(n_chars, n_frames):
+    return {'text': torch.arange(2, 2 + n_chars), 'mel': torch.rand(n_frames, 80),
+            'mag': torch.rand(4 * n_frames, 1025)}
+
+
+def test_collate_pads_and_keeps_each_clips_lengths():
+    items = [_clip(5, 3), _clip(9, 7), _clip(2, 4)]
+    L, S, M, n_chars, n_frames = tts_data.collate(items)
+    assert L.shape == (3, 9) and S.shape == (3, 80, 7) and M.shape == (3, 1025, 28)
+    assert n_chars.tolist() == [5, 9, 2] and n_frames.tolist() == [3, 7, 4]
+    assert (L[2, 2:] == cookbook.tts_text.PAD).all() and torch.equal(L[1], items[1]['text'])
+    assert torch.equal(S[0, :, :3], items[0]['mel'].T) and (S[0, :, 3:] == 0).all()  # channels first
+    assert torch.equal(M[2, :, :16], items[2]['mag'].T) and (M[2, :, 16:] == 0).all()
+    with pytest.raises(ValueError, match='at least one clip'):
+        tts_data.collate([])
+
+
+class _Said:
+    def __init__(self, text, dropped='', complete=True):
+        self.text, self.pieces, self.dropped, self.complete = text, [text.lower()], dropped, complete
+        self.mel = np.linspace(0, 1, 80 * 5, dtype=np.float32).reshape(80, 5)
+        self.wav = np.sin(np.arange(2205, dtype=np.float32) / 10) * 0.5
+
+
+def test_save_sentences_writes_numbered_files_and_reports(tmp_path, capsys):
+    import soundfile as sf
+    results = [_Said('One.'), _Said('Two, three.', dropped=',', complete=False)]
+    paths = tts_data.save_sentences(results, tmp_path / 'tts', 22050)
+    assert paths == [tmp_path / 'tts' / '1.wav', tmp_path / 'tts' / '2.wav']
+    audio, sr = sf.read(paths[1], dtype='float32')
+    assert sr == 22050 and len(audio) == 2205 and np.abs(audio - results[1].wav).max() < 1e-4
+    np.testing.assert_array_equal(np.load(tmp_path / 'tts' / '2-mel.npy'), results[1].mel)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["1. ['one.']", "2. ['two, three.']  (dropped ','; frame limit reached)"]
+    assert not [p for p in (tmp_path / 'tts').iterdir() if p.name.startswith('.')], 'temporary files left'
+
+
+def test_wavegan_model_names():
+    assert tts_data.wavegan_model('timit') == 'timit' and tts_data.wavegan_model('sc09') == 'sc09'
+    with pytest.raises(ValueError, match=r"WAVEGAN_MODEL='timt': use 'timit' or 'sc09'"):
+        tts_data.wavegan_model('timt')
+    with pytest.raises(ValueError, match="WAVEGAN_MODEL='timt'"):
+        tts_data.load_wavegan('timt')  # refused before anything is fetched
+
+
+def test_wavegan_missing_files_are_named_before_tensorflow_loads(tmp_path):
+    (tmp_path / 'model_infer.meta').write_bytes(b'')
+    (tmp_path / 'model.ckpt.index').write_bytes(b'')
+    with pytest.raises(FileNotFoundError, match=r'incomplete, missing: .*model\.ckpt\.data-00000-of-00001$'):
+        tts_data.WaveGAN(tmp_path / 'model.ckpt', tmp_path / 'model_infer.meta')
+
+
+def test_load_wavegan_fetches_the_three_files(monkeypatch):
+    asked = []
+
+    def offline(name, dest=None):
+        asked.append(name)
+        raise assets.OfflineError(f'{name}: offline')
+
+    monkeypatch.setattr(assets, 'fetch_asset', offline)
+    with pytest.raises(assets.DownloadError, match='wavegan_sc09_index: offline'):
+        tts_data.load_wavegan('sc09')
+    assert asked == ['wavegan_sc09_index']
+    assert all(f'wavegan_{m}_{part}' in assets.ASSETS for m in tts_data.WAVEGAN_MODELS
+               for part in ('index', 'data', 'meta'))

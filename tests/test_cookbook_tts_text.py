@@ -138,3 +138,17 @@ def test_prepare_text_normalises_each_piece_and_reports_drops():
     assert len(pieces) > 1 and all(len(p) <= 40 for p in pieces)
     assert ' '.join(pieces) == normalize_text(text).text
     assert dropped == ',—;'
+
+
+def test_sentences_to_say():
+    from cookbook.tts_text import GARDEN_PATH_SENTENCES, sentences_to_say
+    assert sentences_to_say(None) == sentences_to_say('') == list(GARDEN_PATH_SENTENCES)
+    assert len(GARDEN_PATH_SENTENCES) == 10 and GARDEN_PATH_SENTENCES[0] == 'The horse raced past the barn fell.'
+    assert sentences_to_say(' Hello there. | |Good bye. ') == ['Hello there.', 'Good bye.']
+    with pytest.raises(ValueError, match=r"TTS_TEXT=' \| ' holds no sentence"):
+        sentences_to_say(' | ')
+
+
+def test_spelled_numbers_leave_no_space_before_punctuation():
+    assert split_sentences('It was in 1843, in May. Then 2!') == ['It was in eighteen forty three, in May.',
+                                                               'Then two.']  # ! reads as .

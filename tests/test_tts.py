@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -510,6 +511,10 @@ def test_piece_that_never_stops_is_reported(nb):
         result = nb.synthesize(text2mel, ssrn, GARDEN_PATH[1], max_T=20, n_iter=2)[0]
     assert not result.complete
     assert result.alignments[0].shape[1] == nb.frame_limit(len(ids), max_T=20) == 66  # used its whole budget
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # warn=False: the same result, and no warning at all
+        quiet = nb.synthesize(text2mel, ssrn, GARDEN_PATH[1], max_T=20, n_iter=2, warn=False)[0]
+    assert not quiet.complete and np.array_equal(quiet.mel, result.mel)
 
 
 def _librosa_griffin_lim(spectrogram, hp, n_iter):
@@ -605,15 +610,6 @@ def small_dataset(nb, tmp_path_factory):
     for line in lines:
         shutil.copy(SAMPLE_DIR / 'wavs' / (line.split('|')[0] + '.wav'), root / 'wavs')
     return tts_data.SpeechDataset(root, root / 'cache', nb.wav_to_spectrograms)
-
-
-def test_collate_keeps_each_clips_lengths(nb, small_dataset):
-    items = [small_dataset[i] for i in range(3)]
-    L, S, M, n_chars, n_frames = nb.collate(items)
-    assert S.shape[1] == 80 and M.shape[1] == 1025 and M.shape[2] == 4 * S.shape[2]
-    assert n_frames.tolist() == [item['mel'].shape[0] for item in items]
-    assert n_chars.tolist() == [len(item['text']) for item in items]
-    assert L.shape[1] == max(n_chars) and (L[n_chars.argmin(), -1] == nb.PAD)
 
 
 def test_training_resumes_exactly(nb, small_dataset, tmp_path):

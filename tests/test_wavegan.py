@@ -1,24 +1,20 @@
-"""Notebook 2, WaveGAN: the notebook's loader reads a TF1 checkpoint of the released form.
+"""Notebook 2, WaveGAN: cookbook.tts_data.WaveGAN reads a TF1 checkpoint of the released form.
 
 The released WaveGAN checkpoints cannot be downloaded here, so the test builds one of the same
 form: a TF1 graph with a placeholder z:0 [None, 100], an output G_z:0 [None, 16384, 1] and
 G_z_spec:0, weights saved with tf.compat.v1.train.Saver as <x>.ckpt.index/.data-00000-of-00001,
-and the inference MetaGraph exported as <x>_infer.meta. The notebook's WaveGAN class must restore
-it in a fresh graph and produce exactly what the saved weights compute.
+and the inference MetaGraph exported as <x>_infer.meta. tts_data.WaveGAN (which the notebook uses
+through tts_data.load_wavegan) must restore it in a fresh graph and produce exactly what the saved
+weights compute. The checks that need no TensorFlow are in tests/test_cookbook_tts_data.py.
 """
 import numpy as np
 import pytest
 
-import cookbook
+from cookbook import tts_data
 
 tf = pytest.importorskip('tensorflow')
 
 LATENT, SAMPLES, HIDDEN = 100, 16384, 64
-
-
-@pytest.fixture(scope='module')
-def nb():
-    return cookbook.import_notebook_code('02_text_to_speech.ipynb', module_name='nb_tts_wavegan_test')
 
 
 @pytest.fixture(scope='module')
@@ -48,9 +44,9 @@ def checkpoint(tmp_path_factory):
     return folder, weights
 
 
-def test_loads_released_form_and_generates(nb, checkpoint):
+def test_loads_released_form_and_generates(checkpoint):
     folder, weights = checkpoint
-    wavegan = nb.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    wavegan = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
     try:
         assert wavegan.latent_dim == LATENT
         waves = wavegan.generate(2, seed=5)
@@ -64,21 +60,21 @@ def test_loads_released_form_and_generates(nb, checkpoint):
     assert np.abs(waves).max() > 0.01
 
 
-def test_session_grows_gpu_memory_as_needed(nb, checkpoint):
+def test_session_grows_gpu_memory_as_needed(checkpoint):
     """TensorFlow must not grab the whole GPU: PyTorch (DC-TTS) runs in the same process."""
     folder, _ = checkpoint
-    wavegan = nb.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    wavegan = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
     try:
         assert wavegan.session._config.gpu_options.allow_growth is True
     finally:
         wavegan.close()
 
 
-def test_restores_in_its_own_graph(nb, checkpoint):
+def test_restores_in_its_own_graph(checkpoint):
     """Loading twice works: each model lives in its own tf.Graph (no default-graph clashes)."""
     folder, _ = checkpoint
-    first = nb.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
-    second = nb.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    first = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    second = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
     try:
         a = first.generate(1, seed=1)
         b = second.generate(1, seed=1)
@@ -86,9 +82,3 @@ def test_restores_in_its_own_graph(nb, checkpoint):
     finally:
         first.close()
         second.close()
-
-
-def test_missing_files_are_named(nb, checkpoint, tmp_path):
-    folder, _ = checkpoint
-    with pytest.raises(FileNotFoundError, match='model.ckpt.data-00000-of-00001'):
-        nb.WaveGAN(tmp_path / 'model.ckpt', folder / 'model_infer.meta')

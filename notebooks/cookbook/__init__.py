@@ -18,11 +18,14 @@ the functions that need them.
 """
 from .env import (CHECKPOINT_DIR, DATA_DIR, REPO_ROOT, REPO_URL, SAMPLES_DIR, colab_setup,
                   describe_device, env_bool, env_float, env_int, env_list, env_str, gpu_available,
-                  is_colab, is_fast, network_allowed, notice, output_dir, quiet_tensorflow,
+                  is_colab, is_fast, network_allowed, notice, output_dir, import_triton_before_tensorflow, quiet_native_logs,
+                  quiet_tensorflow,
                   seed_everything, torch_device)
 from .assets import (ASSETS, Asset, DownloadError, OfflineError, download, fetch_asset,
                      safe_extract, sha256sum)
-from .checkpoints import UnsafeCheckpointError, load_pickled_module_state_dict, safe_torch_load
+from .checkpoints import (CheckpointMismatchError, UnsafeCheckpointError, check_state_dict,
+                          load_pickled_module_state_dict, load_state_dict_file, load_weights,
+                          safe_torch_load)
 from .display import play_audio, plot_melspectrogram, plot_spectrogram, plot_waveform
 from .files import atomic_path, save_figure, write_wav
 from .notebook import import_notebook_code
@@ -31,10 +34,11 @@ __all__ = [
     'REPO_ROOT', 'DATA_DIR', 'SAMPLES_DIR', 'CHECKPOINT_DIR', 'REPO_URL',
     'is_fast', 'is_colab', 'network_allowed', 'output_dir', 'gpu_available',
     'env_str', 'env_int', 'env_float', 'env_bool', 'env_list',
-    'describe_device', 'torch_device', 'quiet_tensorflow', 'seed_everything', 'notice', 'colab_setup',
+    'describe_device', 'torch_device', 'import_triton_before_tensorflow', 'quiet_native_logs', 'quiet_tensorflow', 'seed_everything', 'notice', 'colab_setup',
     'DownloadError', 'OfflineError', 'Asset', 'ASSETS', 'download', 'fetch_asset', 'sha256sum',
     'safe_extract',
-    'UnsafeCheckpointError', 'load_pickled_module_state_dict', 'safe_torch_load',
+    'UnsafeCheckpointError', 'CheckpointMismatchError', 'check_state_dict', 'load_weights',
+    'load_state_dict_file', 'load_pickled_module_state_dict', 'safe_torch_load',
     'play_audio', 'plot_waveform', 'plot_spectrogram', 'plot_melspectrogram',
     'write_wav', 'atomic_path', 'save_figure',
     'import_notebook_code',

@@ -108,6 +108,7 @@ ASSETS: dict[str, Asset] = {asset.name: asset for asset in [
     *_wavegan('timit', 'TIMIT speech'),
     *_wavegan('sc09', 'SC09 spoken digits'),
     _melody_rnn('basic_rnn'),
+    _melody_rnn('mono_rnn'),
     _melody_rnn('lookback_rnn'),
     _melody_rnn('attention_rnn'),
 ]}

@@ -2,6 +2,7 @@
 notices, and the Colab set-up that installs what Colab lacks."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import random
@@ -115,9 +116,13 @@ def network_allowed() -> bool:
 
 
 def output_dir(*parts: str) -> Path:
-    """A folder for generated results (COOKBOOK_OUTPUT_DIR, default REPO_ROOT/outputs), created."""
+    """A folder for generated results (COOKBOOK_OUTPUT_DIR, default REPO_ROOT/outputs), created.
+
+    A relative COOKBOOK_OUTPUT_DIR is taken from the repository root, not from the kernel's
+    working folder (Jupyter and nbval start kernels in notebooks/).
+    """
     base = env_str('COOKBOOK_OUTPUT_DIR', None)
-    path = Path(base).expanduser() if base else REPO_ROOT / 'outputs'
+    path = REPO_ROOT / Path(base).expanduser() if base else REPO_ROOT / 'outputs'
     path = path.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -280,12 +285,38 @@ def colab_setup(pip_packages: Iterable[str] = (), apt_packages: Iterable[str] = 
 
 
 
-def quiet_tensorflow() -> None:
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Hide what C++ libraries write straight to file descriptor 2 while the block runs.
+
+    TensorFlow's start-up lines ("All log messages before absl::InitializeLog() is called...",
+    cudart stubs) and TensorFlow Lite's converter notes bypass Python's logging, and Jupyter
+    shows them as red text a reader takes for failure. Python exceptions still raise.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real file descriptor 2 (some hosted kernels)
+        yield
+        return
+    try:
+        with open(os.devnull, 'w') as devnull:
+            sys.stderr.flush()
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_tensorflow(import_now: bool = True) -> None:
     """Keep TensorFlow's C++ start-up log out of the notebook; call before importing TensorFlow.
 
     Without a GPU the log is only noise that a reader takes for failure (CUDA libraries not
     found, cuInit errors, oneDNN notes), so everything below FATAL is hidden. With a GPU its
-    errors still show: they may explain a slow run.
+    errors still show: they may explain a slow run. Some lines are written at import time
+    whatever the level says, so by default TensorFlow is imported here, with those hidden
+    (set TF_USE_LEGACY_KERAS and the like before calling this).
     """
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2' if gpu_available() else '3')
     try:
@@ -293,3 +324,23 @@ def quiet_tensorflow() -> None:
         absl.logging.set_verbosity(absl.logging.ERROR)
     except ImportError:
         pass
+    if import_now and 'tensorflow' not in sys.modules and importlib.util.find_spec('tensorflow'):
+        import_triton_before_tensorflow()
+        with quiet_native_logs():
+            import tensorflow  # noqa: F401  (errors still raise)
+
+
+def import_triton_before_tensorflow() -> None:
+    """Import triton (installed with CUDA builds of PyTorch) now, if TensorFlow is not loaded yet.
+
+    With TensorFlow 2.21 and triton 3.7 on Python 3.13, importing triton *after* TensorFlow
+    kills the process with a segmentation fault (seen here; PyTorch imports triton lazily, e.g.
+    when the first optimiser is built); the other order works. Costs about 2 s, once.
+    """
+    if 'tensorflow' in sys.modules or 'triton' in sys.modules or not importlib.util.find_spec('triton'):
+        return
+    with quiet_native_logs():
+        try:
+            import triton  # noqa: F401
+        except Exception:  # a broken triton is PyTorch's business, not a reason to stop here
+            pass

@@ -443,6 +443,24 @@ def check_generation_args(temperature: float = 1.0, beam_size: int = 1, branch_f
             raise ValueError(f'{name} must be a whole number >= 1, got {value}')
 
 
+def _seconds_per_step(sequence, steps_per_quarter: int) -> float:
+    import note_seq
+    qpm = sequence.tempos[0].qpm if sequence.tempos else note_seq.DEFAULT_QUARTERS_PER_MINUTE
+    return 60.0 / qpm / steps_per_quarter
+
+
+def count_primer_steps(primer, steps_per_quarter: int = 4) -> int:
+    """How many 16th-note steps the primer occupies: up to the end of its last note, rounded up.
+
+    Generation starts there, so ``target - count_primer_steps(primer)`` new steps make the result
+    end at step ``target`` (e.g. to continue a tune's first two bars up to the end of bar 4).
+    """
+    if not primer.notes:
+        raise ValueError('the primer is empty: it has no notes to continue')
+    primer_end = max(n.end_time for n in primer.notes)
+    return math.ceil(primer_end / _seconds_per_step(primer, steps_per_quarter) - 1e-6)
+
+
 def generate_section(primer, num_steps: int | None = None, *, total_steps: int | None = None,
                      steps_per_quarter: int = 4) -> tuple[float, float]:
     """(start, end) in seconds of the section to generate after ``primer``.
@@ -452,15 +470,11 @@ def generate_section(primer, num_steps: int | None = None, *, total_steps: int |
     num_steps * seconds_per_step counted from time zero, so the primer's own length was silently
     subtracted (and a primer longer than that made Magenta fail).
     """
-    import note_seq
     if (num_steps is None) == (total_steps is None):
         raise ValueError('give exactly one of num_steps (steps to add) or total_steps')
-    if not primer.notes:
-        raise ValueError('the primer is empty: it has no notes to continue')
-    qpm = primer.tempos[0].qpm if primer.tempos else note_seq.DEFAULT_QUARTERS_PER_MINUTE
-    seconds_per_step = 60.0 / qpm / steps_per_quarter
+    primer_steps = count_primer_steps(primer, steps_per_quarter)
+    seconds_per_step = _seconds_per_step(primer, steps_per_quarter)
     primer_end = max(n.end_time for n in primer.notes)
-    primer_steps = math.ceil(primer_end / seconds_per_step - 1e-6)
     if total_steps is not None:
         if total_steps <= primer_steps:
             raise ValueError(f'the primer is {primer_steps} steps ({primer_end:.2f} s) long, but '

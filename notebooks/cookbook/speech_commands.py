@@ -15,7 +15,6 @@ Nothing here imports TensorFlow; numpy and soundfile are the only heavy imports.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import hashlib
 import io
 import json
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import env
+from .env import quiet_native_logs  # noqa: F401  (notebook 1 uses sc.quiet_native_logs)
 from .assets import DownloadError, fetch_asset, safe_extract
 from .files import atomic_path
 
@@ -558,26 +558,6 @@ def record_in_colab(seconds=2.0):  # pragma: no cover - browser glue, runs only 
 # Ops of a model with the STFT inside that TensorFlow Lite for Microcontrollers has no kernel for
 # (its keyword-spotting example computes features outside the model with its audio front end).
 MICRO_MISSING_OPS = ('RFFT2D', 'REAL', 'IMAG', 'COMPLEX_ABS', 'RANGE', 'FLOOR_DIV', 'REDUCE_PROD')
-
-
-@contextlib.contextmanager
-def quiet_native_logs():
-    """Hide what TensorFlow Lite's C++ code writes to stderr (the converter's 'fully_quantize: 0'
-    line, 'Created TensorFlow Lite XNNPACK delegate'): it is not a problem, but looks like one.
-    Errors still raise as Python exceptions."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real file descriptor 2 (some hosted kernels)
-        yield
-        return
-    try:
-        with open(os.devnull, 'w') as devnull:
-            sys.stderr.flush()
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def tflite_interpreter(path, threads=1):

@@ -6,8 +6,12 @@
   through ``cookbook.safe_extract``), or the shipped espeak-ng sample, with a notice saying which;
 * ``read_metadata`` / ``SpeechDataset``: metadata.csv parsing and spectrograms cached as .npy
   (written atomically, reused on the next run);
+* ``collate``: a batch of clips padded to the longest, channels first, with each clip's lengths;
 * ``save_training_state`` / ``load_training_state``: resumable training checkpoints that refuse,
-  with a message naming the file and what differs, to resume a model they do not fit.
+  with a message naming the file and what differs, to resume a model they do not fit;
+* ``save_sentences``: the synthesised sentences as ``<n>.wav`` and ``<n>-mel.npy``, with a report;
+* ``WaveGAN`` / ``load_wavegan``: a released WaveGAN generator (a TensorFlow 1 checkpoint and
+  inference MetaGraph) run with ``tf.compat.v1`` in its own graph and session.
 """
 from __future__ import annotations
 
@@ -133,6 +137,20 @@ class SpeechDataset:
                 'mag': torch.from_numpy(np.load(mag_path))}
 
 
+def collate(batch: list[dict]) -> tuple:
+    """SpeechDataset items -> (texts (B, N) padded with P, mels (B, 80, T), mags (B, 1025, 4T)
+    padded with zeros, text lengths (B,), mel frame counts (B,))."""
+    import torch
+    pad = torch.nn.utils.rnn.pad_sequence
+    if not batch:
+        raise ValueError('collate needs at least one clip')
+    texts = pad([b['text'] for b in batch], batch_first=True, padding_value=tts_text.PAD)
+    mels = pad([b['mel'] for b in batch], batch_first=True).transpose(1, 2)
+    mags = pad([b['mag'] for b in batch], batch_first=True).transpose(1, 2)
+    return (texts, mels, mags, torch.tensor([len(b['text']) for b in batch]),
+            torch.tensor([len(b['mel']) for b in batch]))
+
+
 def _as_dict(hparams) -> dict:
     return dataclasses.asdict(hparams) if dataclasses.is_dataclass(hparams) else dict(hparams)
 
@@ -172,3 +190,66 @@ def load_training_state(path, model, optimizer, hparams) -> tuple[int, list]:
     model.load_state_dict(state['model'])
     optimizer.load_state_dict(state['optimizer'])
     return state['step'], list(state['losses'])
+
+
+def save_sentences(results, folder, sr: int) -> list[Path]:
+    """Write each synthesised text (objects with .text, .pieces, .dropped, .mel, .wav, .complete)
+    as <n>.wav and <n>-mel.npy in ``folder``, numbered from 1, and print one line per text: its
+    pieces, dropped characters and whether a piece hit its frame limit. Returns the wav paths."""
+    folder, paths = Path(folder), []
+    for n, r in enumerate(results, 1):
+        paths.append(files.write_wav(folder / f'{n}.wav', r.wav, sr))
+        with files.atomic_path(folder / f'{n}-mel.npy') as tmp, open(tmp, 'wb') as f:
+            np.save(f, np.asarray(r.mel))
+        notes = ([f'dropped {r.dropped!r}'] if r.dropped else []) + ([] if r.complete else ['frame limit reached'])
+        print(f'{n}. {r.pieces}' + (f'  ({"; ".join(notes)})' if notes else ''))
+    return paths
+
+
+WAVEGAN_MODELS = ('timit', 'sc09')  # the released generators: TIMIT speech, SC09 spoken digits
+
+
+def wavegan_model(name: str, variable: str = 'WAVEGAN_MODEL') -> str:
+    """``name`` if it is a released WaveGAN model, else a ValueError saying which ones exist."""
+    if name not in WAVEGAN_MODELS:
+        raise ValueError(f'{variable}={name!r}: use ' + ' or '.join(repr(m) for m in WAVEGAN_MODELS))
+    return name
+
+
+class WaveGAN:
+    """A released WaveGAN generator (TensorFlow 1 checkpoint + inference MetaGraph with tensors
+    z:0 and G_z:0), run with tf.compat.v1 in its own graph and session."""
+
+    def __init__(self, checkpoint_prefix, meta_path):
+        checkpoint_prefix, meta_path = str(checkpoint_prefix), Path(meta_path)
+        missing = [p for p in (meta_path, Path(checkpoint_prefix + '.index'),
+                               Path(checkpoint_prefix + '.data-00000-of-00001')) if not p.is_file()]
+        if missing:
+            raise FileNotFoundError('WaveGAN checkpoint incomplete, missing: ' + ', '.join(map(str, missing)))
+        env.quiet_tensorflow()
+        import tensorflow as tf  # imported here: only WaveGAN needs TensorFlow
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            saver = tf.compat.v1.train.import_meta_graph(str(meta_path), clear_devices=True)
+            self.z, self.G_z = self.graph.get_tensor_by_name('z:0'), self.graph.get_tensor_by_name('G_z:0')
+            config = tf.compat.v1.ConfigProto()
+            config.gpu_options.allow_growth = True  # take GPU memory as needed: PyTorch shares the GPU
+            self.session = tf.compat.v1.Session(graph=self.graph, config=config)
+            saver.restore(self.session, checkpoint_prefix)
+        self.latent_dim = int(self.z.shape[-1])
+
+    def generate(self, n: int = 2, seed: int = 0) -> np.ndarray:
+        """n waveforms (n, 16384) float32 from latent vectors drawn uniformly from [-1, 1]."""
+        z = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n, self.latent_dim)).astype(np.float32)
+        return self.session.run(self.G_z, {self.z: z})[:, :, 0]
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def load_wavegan(name: str) -> WaveGAN:
+    """The released WaveGAN ``name`` ('timit' or 'sc09'), its three files fetched once into
+    checkpoints/ (raises assets.DownloadError when they cannot be had)."""
+    name = wavegan_model(name)
+    found = {part: assets.fetch_asset(f'wavegan_{name}_{part}') for part in ('index', 'data', 'meta')}
+    return WaveGAN(str(found['index'])[:-len('.index')], found['meta'])

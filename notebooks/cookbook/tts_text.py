@@ -13,7 +13,8 @@ The released LJSpeech model reads lower-case letters, space, ``'``, ``.`` and ``
 * accents are stripped (café -> cafe), ``!`` reads as ``.``, curly quotes become ``'``.
 
 Whatever is still outside the vocabulary becomes a space and is *reported* (``dropped``), never
-silently lost. ``split_text`` cuts long text into pieces the model can read in one go.
+silently lost. ``split_text`` cuts long text into pieces the model can read in one go;
+``sentences_to_say`` reads the notebook's TTS_TEXT setting (else the ten garden-path sentences).
 """
 from __future__ import annotations
 
@@ -24,6 +25,20 @@ import unicodedata
 VOCAB = "PE abcdefghijklmnopqrstuvwxyz'.?"  # P: padding, E: end of sentence (the released vocab)
 PAD, EOS = VOCAB.index('P'), VOCAB.index('E')
 MAX_N = 180  # the released model's longest text, in characters
+
+# The ten garden-path sentences notebook 2 reads (Tomas Graf, "Up the Garden Path", 2013).
+GARDEN_PATH_SENTENCES = (
+    'The horse raced past the barn fell.',
+    'The old man the boat.',
+    'The florist sent the flowers was pleased.',
+    'The cotton clothing is made of grows in Mississippi.',
+    'The sour drink from the ocean.',
+    'Have the students who failed the exam take the supplementary.',
+    'We painted the wall with cracks.',
+    'The girl told the story cried.',
+    'The raft floated down the river sank.',
+    'Fat people eat accumulates.',
+)
 
 _MONTHS = ('january february march april may june july august september october november '
            'december').split()
@@ -135,7 +150,7 @@ def expand(text: str) -> str:
     text = ''.join(_REPLACEMENTS.get(ch, ch) for ch in text)
     for pattern, spell in _NUMBER_RULES:
         text = pattern.sub(lambda m: ' ' + spell(m) + ' ', text)
-    return re.sub(r'[ \t]+', ' ', text).strip()
+    return re.sub(r' (?=[.,;:!?])', '', re.sub(r'[ \t]+', ' ', text)).strip()  # no space before a mark
 
 
 @dataclasses.dataclass
@@ -249,3 +264,14 @@ def text_to_ids(normalized: str):
         raise ValueError(f'characters {"".join(unknown)!r} are not in the vocabulary {VOCAB!r}; '
                          'run normalize_text first')
     return torch.tensor([VOCAB.index(ch) for ch in normalized] + [EOS], dtype=torch.long)
+
+
+def sentences_to_say(setting: str | None, name: str = 'TTS_TEXT') -> list[str]:
+    """The texts of a setting such as TTS_TEXT: sentences separated by ``|`` (blank ones left
+    out); None or '' means the ten garden-path sentences. A setting with no text is an error."""
+    if not setting:
+        return list(GARDEN_PATH_SENTENCES)
+    texts = [part.strip() for part in setting.split('|') if part.strip()]
+    if not texts:
+        raise ValueError(f'{name}={setting!r} holds no sentence: give sentences separated by "|"')
+    return texts
