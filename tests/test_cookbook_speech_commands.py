@@ -287,3 +287,13 @@ def test_decode_wav_errors_name_the_source(tmp_path):
         sc.decode_wav(tmp_path / 'bad.wav')
     with pytest.raises(ValueError, match='recorded bytes'):
         sc.decode_wav(b'\x00\x01')
+
+
+def test_merge_splits_concatenates_clips_and_labels_and_names_bad_splits():
+    data = {'train': (np.zeros((3, 4), np.int16), np.array([0, 1, 2]), ['a', 'b', 'c']),
+            'validation': (np.ones((2, 4), np.int16), np.array([2, 0]), ['d', 'e'])}
+    clips, labels = sc.merge_splits(data, 'train', 'validation')
+    assert clips.shape == (5, 4) and clips[3:].all() and not clips[:3].any()
+    assert labels.tolist() == [0, 1, 2, 2, 0]
+    with pytest.raises(ValueError, match="'tests'.*train, validation"):
+        sc.merge_splits(data, 'train', 'tests')

@@ -413,6 +413,16 @@ def load_task(data_dir, task, cache_dir=None, workers=None, seed=0):
     return data, report, noise_problems, noise_parts
 
 
+def merge_splits(data, *splits):
+    """(clips, labels) of several splits of load_task's data together, e.g. the training and the
+    validation speakers for a final model that is tested on the testing speakers only."""
+    unknown = [s for s in splits if s not in data]
+    if not splits or unknown:
+        raise ValueError(f'merge_splits: unknown split(s) {unknown or "none given"}; '
+                         f'data holds {", ".join(data)}')
+    return (np.concatenate([data[s][0] for s in splits]),
+            np.concatenate([data[s][1] for s in splits]))
+
 def notice_empty_classes(task, data, data_dir):
     """A notice naming the classes without training clips (e.g. _unknown_ in a 10-word folder)."""
     empty = [c for i, c in enumerate(task.classes) if not np.any(data['train'][1] == i)]
