@@ -313,10 +313,10 @@ def quiet_tensorflow(import_now: bool = True) -> None:
     """Keep TensorFlow's C++ start-up log out of the notebook; call before importing TensorFlow.
 
     Without a GPU the log is only noise that a reader takes for failure (CUDA libraries not
-    found, cuInit errors, oneDNN notes), so everything below FATAL is hidden. With a GPU its
-    errors still show: they may explain a slow run. Some lines are written at import time
-    whatever the level says, so by default TensorFlow is imported here, with those hidden
-    (set TF_USE_LEGACY_KERAS and the like before calling this).
+    found, cuInit errors, oneDNN notes), so everything below FATAL is hidden. With a GPU the
+    errors logged after import still show: they may explain a slow run. Some lines are written
+    at import time whatever the level says, so by default TensorFlow is imported here with
+    file descriptor 2 silenced (set TF_USE_LEGACY_KERAS and the like before calling this).
     """
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2' if gpu_available() else '3')
     try:
