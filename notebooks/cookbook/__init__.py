@@ -18,9 +18,8 @@ the functions that need them.
 """
 from .env import (CHECKPOINT_DIR, DATA_DIR, REPO_ROOT, REPO_URL, SAMPLES_DIR, colab_setup,
                   describe_device, env_bool, env_float, env_int, env_list, env_str, gpu_available,
-                  is_colab, is_fast, network_allowed, notice, output_dir, import_triton_before_tensorflow, quiet_native_logs,
-                  quiet_tensorflow,
-                  seed_everything, torch_device)
+                  import_triton_before_tensorflow, is_colab, is_fast, network_allowed, notice,
+                  output_dir, quiet_native_logs, quiet_tensorflow, seed_everything, torch_device)
 from .assets import (ASSETS, Asset, DownloadError, OfflineError, download, fetch_asset,
                      safe_extract, sha256sum)
 from .checkpoints import (CheckpointMismatchError, UnsafeCheckpointError, check_state_dict,
@@ -34,7 +33,8 @@ __all__ = [
     'REPO_ROOT', 'DATA_DIR', 'SAMPLES_DIR', 'CHECKPOINT_DIR', 'REPO_URL',
     'is_fast', 'is_colab', 'network_allowed', 'output_dir', 'gpu_available',
     'env_str', 'env_int', 'env_float', 'env_bool', 'env_list',
-    'describe_device', 'torch_device', 'import_triton_before_tensorflow', 'quiet_native_logs', 'quiet_tensorflow', 'seed_everything', 'notice', 'colab_setup',
+    'describe_device', 'torch_device', 'import_triton_before_tensorflow', 'quiet_native_logs',
+    'quiet_tensorflow', 'seed_everything', 'notice', 'colab_setup',
     'DownloadError', 'OfflineError', 'Asset', 'ASSETS', 'download', 'fetch_asset', 'sha256sum',
     'safe_extract',
     'UnsafeCheckpointError', 'CheckpointMismatchError', 'check_state_dict', 'load_weights',

@@ -423,6 +423,7 @@ def merge_splits(data, *splits):
     return (np.concatenate([data[s][0] for s in splits]),
             np.concatenate([data[s][1] for s in splits]))
 
+
 def notice_empty_classes(task, data, data_dir):
     """A notice naming the classes without training clips (e.g. _unknown_ in a 10-word folder)."""
     empty = [c for i, c in enumerate(task.classes) if not np.any(data['train'][1] == i)]
