@@ -107,3 +107,24 @@ def test_plot_melspectrogram(tone):
     plt.close('all')
 
 
+# ------------------------------------------------------------------------------ training plots
+
+def test_plot_training_curves_one_panel_per_metric_and_clear_error():
+    history = {'loss': [1.0, 0.5, 0.25], 'accuracy': [0.3, 0.6, 0.9]}
+    fig = cookbook.plot_training_curves(history)
+    assert len(fig.axes) == 2
+    x, y = fig.axes[1].lines[0].get_data()
+    assert list(x) == [1, 2, 3] and list(y) == [0.3, 0.6, 0.9]
+    assert fig.axes[0].get_ylabel() == 'loss'
+    plt.close(fig)
+    with pytest.raises(KeyError, match="holds \\['accuracy', 'loss'\\]"):
+        cookbook.plot_training_curves(history, keys=('val_loss',))
+
+
+def test_plot_confusion_counts_and_shows_every_class():
+    fig = cookbook.plot_confusion([0, 0, 1, 1], [0, 1, 1, 1], ['yes', 'no', 'up'], title='t')
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ['yes', 'no', 'up']
+    counts = [t.get_text() for t in ax.texts]
+    assert counts == ['1', '1', '0', '0', '2', '0', '0', '0', '0'] and ax.get_title() == 't'
+    plt.close(fig)

@@ -98,6 +98,23 @@ def test_native_rate_values_are_exact(tmp_path):
     assert ok.all() and np.array_equal(clips[0], samples)
 
 
+def test_plain_pcm16_fast_path_agrees_with_soundfile_and_hands_other_files_on(tmp_path):
+    samples = (np.arange(SR) % 2000 - 1000).astype(np.int16)
+    plain = write_wav(tmp_path / 'plain.wav', samples)
+    rate, channels, audio = sc._read_plain_pcm16(plain)
+    assert (rate, channels) == (SR, 1) and np.array_equal(audio[:, 0], sf.read(plain, dtype='int16')[0])
+    # 24-bit, float and WAVE_FORMAT_EXTENSIBLE (in Python 3.11) are not the fast path's: soundfile reads them
+    for name, subtype, fmt in (('pcm24', 'PCM_24', 'WAV'), ('float', 'FLOAT', 'WAV'), ('wavex', 'PCM_16', 'WAVEX')):
+        path = tmp_path / f'{name}.wav'
+        sf.write(path, samples / 32768, SR, subtype=subtype, format=fmt)
+        if name != 'wavex':
+            assert sc._read_plain_pcm16(path) is None
+        np.testing.assert_allclose(sc.read_clip(path), samples, atol=1)
+    data = plain.read_bytes()
+    (tmp_path / 'cut.wav').write_bytes(data[:len(data) - 100])  # header promises more than it holds
+    assert sc._read_plain_pcm16(tmp_path / 'cut.wav') is None
+
+
 def test_cache_is_reused_and_invalidated_by_files_and_parameters(tmp_path):
     data = make_layout(tmp_path / 'data', noise=False)
     cache = tmp_path / 'cache'

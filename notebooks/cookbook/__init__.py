@@ -25,7 +25,8 @@ from .assets import (ASSETS, Asset, DownloadError, OfflineError, download, fetch
 from .checkpoints import (CheckpointMismatchError, UnsafeCheckpointError, check_state_dict,
                           load_pickled_module_state_dict, load_state_dict_file, load_weights,
                           safe_torch_load)
-from .display import play_audio, plot_melspectrogram, plot_spectrogram, plot_waveform
+from .display import (play_audio, plot_confusion, plot_melspectrogram, plot_spectrogram,
+                      plot_training_curves, plot_waveform)
 from .files import atomic_path, save_figure, write_wav
 from .notebook import import_notebook_code
 
@@ -39,7 +40,8 @@ __all__ = [
     'safe_extract',
     'UnsafeCheckpointError', 'CheckpointMismatchError', 'check_state_dict', 'load_weights',
     'load_state_dict_file', 'load_pickled_module_state_dict', 'safe_torch_load',
-    'play_audio', 'plot_waveform', 'plot_spectrogram', 'plot_melspectrogram',
+    'play_audio', 'plot_waveform', 'plot_spectrogram', 'plot_melspectrogram', 'plot_training_curves',
+    'plot_confusion',
     'write_wav', 'atomic_path', 'save_figure',
     'import_notebook_code',
 ]

@@ -134,3 +134,32 @@ def plot_melspectrogram(y=None, sr: int = 22050, *, mel=None, ax=None, title: st
     return ax
 
 
+def plot_training_curves(history, keys=('loss', 'accuracy'), label='training clips', figsize=(12, 3.2)):
+    """One panel per metric of a Keras History (or its ``.history`` dict), over epochs; returns
+    the Figure. A metric the history lacks is a clear error naming what it holds."""
+    import matplotlib.pyplot as plt
+    curves = getattr(history, 'history', history)
+    missing = [key for key in keys if key not in curves]
+    if missing:
+        raise KeyError(f'history has no {missing}; it holds {sorted(curves)}')
+    fig, axes = plt.subplots(1, len(keys), figsize=figsize, squeeze=False)
+    for key, ax in zip(keys, axes[0]):
+        ax.plot(np.arange(1, len(curves[key]) + 1), curves[key], label=label)
+        ax.set(xlabel='epoch', ylabel=key)
+        ax.legend()
+    return fig
+
+
+def plot_confusion(y_true, y_pred, classes, title=None):
+    """The confusion matrix (rows: true class, columns: predicted), sized to the number of
+    classes, every class shown even when absent from y_true; returns the Figure."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+    size = 0.45 * len(classes)
+    fig, ax = plt.subplots(figsize=(3 + size, 2.5 + size))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=range(len(classes)),
+                                            display_labels=classes, ax=ax, colorbar=False,
+                                            xticks_rotation=90)
+    if title:
+        ax.set_title(title)
+    return fig
