@@ -54,6 +54,67 @@ def test_normalize_text(text, expected):
     assert normalize_text(text).text == expected
 
 
+# Issue 21: ordinary text the front end misread ("$2.5 million" -> "two dollars. five million", "6 ft."
+# -> "six fort", "1/2" -> "one two", "Jan. 5, 1990" -> "jan. five one thousand nine hundred ...").
+@pytest.mark.parametrize('text, spoken', [
+    ('$2.5 million', 'two point five million dollars'),
+    ('$20 million', 'twenty million dollars'),
+    ('6 ft. tall', 'six feet tall'),
+    ('1/2', 'one half'),
+    ('Jan. 5, 1990', 'January fifth, nineteen ninety'),
+    ('In 1984 & 1985', 'In nineteen eighty four and nineteen eighty five'),
+    ('The U.K. economy', 'The U K economy'),
+])
+def test_issue_cases_read_as_a_person_would(text, spoken):
+    assert tts_text.expand(text) == spoken
+    assert normalize_text(text).text == spoken.lower().replace(',', '')
+
+
+@pytest.mark.parametrize('text, expected', [
+    # money: cents, scales, other currencies
+    ('$0.05 and $1.01', 'five cents and one dollar one cent'),
+    ('$1.00', 'one dollar'),
+    ('$2.5', 'two point five dollars'),
+    ('$1 million and $3bn', 'one million dollars and three billion dollars'),
+    ('£1.5 billion, €20 and €2.50', 'one point five billion pounds twenty euros and two euros fifty cents'),
+    ('a $5m deal', 'a five million dollars deal'),
+    # measures: singular and plural, decimals; the unit's period is not a sentence end ...
+    ('1 ft and 1.5 ft', 'one foot and one point five feet'),
+    ('He ran 10 km in 1 hr.', 'he ran ten kilometers in one hour.'),
+    ('2.5 kg of salt, 3 lbs of flour, 8 oz', 'two point five kilograms of salt three pounds of flour eight ounces'),
+    ('a 3 in. nail', 'a three inches nail'),
+    ('It was 20 °C, or 68°F.', 'it was twenty degrees celsius or sixty eight degrees fahrenheit.'),
+    ('60 mph, 100 km/h', 'sixty miles per hour one hundred kilometers per hour'),
+    # ... but Ft. before a name is still a fort, "in" without a period still a word
+    ('Ft. Worth', 'fort worth'),
+    ('The 6 in the box', 'the six in the box'),
+    # fractions
+    ('3/4 of them and 2/3 of us', 'three quarters of them and two thirds of us'),
+    ('1 1/2 cups, 5/8 inch', 'one and a half cups five eighths inch'),
+    ('3/2 and 1/10', 'three halves and one tenth'),
+    # dates and years in context
+    ('On May 5th, 2001, he left', 'on may fifth two thousand and one he left'),
+    ('5 May 1990 was a Saturday', 'the fifth of may nineteen ninety was a saturday'),
+    ('the 21st of June', 'the twenty first of june'),
+    ('Dec. 25 and Sept. 1', 'december twenty fifth and september first'),
+    ('12/25/2020 and 25/12/1999', 'december twenty fifth twenty twenty and december twenty fifth nineteen ninety nine'),
+    ('in 1914, 1918 and 1939', 'in nineteen fourteen nineteen eighteen and nineteen thirty nine'),
+    ('from 1990 to 1995', 'from nineteen ninety to nineteen ninety five'),
+    ('1984 and 1985 people', 'one thousand nine hundred and eighty four and one thousand nine hundred and '
+                             'eighty five people'),  # no cue: counts, not years
+    ('in the 1990s and 2000s', 'in the nineteen nineties and two thousands'),
+    # times with a.m. / p.m., ordinals, percentages
+    ('at 5 p.m. sharp and 10:30am', 'at five p m sharp and ten thirty a m'),
+    ('Meet at 7 AM. Bring food.', 'meet at seven a m. bring food.'),
+    ('the 3rd, 22nd and 101st', 'the third twenty second and one hundred and first'),
+    ('up 12.5% on 3%', 'up twelve point five percent on three percent'),
+    # initialisms with periods, spelt letter by letter; a sentence may end on one
+    ('The U.S.A. and the U.K.', 'the u s a and the u k.'),
+])
+def test_more_classes_of_real_text(text, expected):
+    assert normalize_text(text).text == expected
+
+
 def test_output_uses_only_the_vocabulary():
     result = normalize_text('Ünïcödé — “quotes”, tabs\tand 😀 emoji; 42 things & 3-4 more!')
     assert set(result.text) <= set(tts_text.VOCAB[2:])
@@ -98,7 +159,7 @@ def test_sentences_do_not_break_after_abbreviations():
     assert split_sentences(text) == ['He lived in Washington.', 'Doctor Jones met him there.',
                                      'J. R. Smith came too.', 'Did he?', '"Yes."', 'Saint Paul wrote.']
     assert split_sentences('Mr. and Mrs. Smith arrived at 3 p.m. sharp.') == [
-        'Mister and Missus Smith arrived at three p.m. sharp.']
+        'Mister and Missus Smith arrived at three p m sharp.']
     assert split_sentences('No split here') == ['No split here']
 
 

@@ -1,13 +1,24 @@
 """Text front end of notebook 2 (DC-TTS): from written English to the model's 32 symbols.
 
 The released LJSpeech model reads lower-case letters, space, ``'``, ``.`` and ``?`` (``P`` pads,
-``E`` ends a sentence), so everything else has to be said in words first:
+``E`` ends a sentence), so everything else has to be said in words first. The rules below cover
+the classes a TTS text normaliser handles (NeMo's English grammars are the reference; they need
+pynini, which has no wheel for Windows or Apple-silicon Macs), each with its tests:
 
 * numbers through `num2words <https://pypi.org/project/num2words/>`_: cardinals ("1,234" ->
-  "one thousand two hundred and thirty four"), years after words such as *in*, *since*,
-  *about* or a month name ("in 1843" -> "in eighteen forty three"), ordinals, decades
-  ("1990s"), decimals, money ($, £), percentages, times (12:30), negative numbers and ranges
-  ("3-4" -> "three to four");
+  "one thousand two hundred and thirty four"), ordinals, decimals, negative numbers, ranges
+  ("3-4" -> "three to four"), fractions ("1/2" -> "one half", "2 3/4" -> "two and three
+  quarters");
+* years where the context says so: after words such as *in*, *since*, *about* or a month name,
+  and after a year and *and*/*or*/*to* ("in 1984 & 1985" -> "in nineteen eighty four and
+  nineteen eighty five"); decades ("1990s"); dates ("Jan. 5, 1990" -> "january fifth, nineteen
+  ninety", "5 May 1990" -> "the fifth of may nineteen ninety");
+* money with cents and scales ("$3.50" -> "three dollars fifty cents", "$2.5 million" -> "two
+  point five million dollars"; $, £, €), percentages, times ("12:30", "5 p.m.");
+* measures after a number ("6 ft." -> "six feet", "1 kg" -> "one kilogram", "20 °C"), with
+  the period of the abbreviation consumed unless a sentence ends there;
+* initialisms with periods, spelt letter by letter ("U.K." -> "u k"); all-capital words
+  without periods (NASA, BBC) are left to the model, which may read them as words;
 * symbols (``&`` -> "and") and abbreviations (Mr., Mrs., Dr., St., Jr., No. ...), expanded
   before sentences are split, so "Washington. Dr. Jones" splits after "Washington." only;
 * accents are stripped (café -> cafe), ``!`` reads as ``.``, curly quotes become ``'``.
@@ -45,6 +56,8 @@ _MONTHS = ('january february march april may june july august september october 
 # Words after which a four-digit number is read as a year ("in 1843", "since 1990").
 _YEAR_CUES = set(_MONTHS) | set('in of since from until till by before after during about around '
                                 'circa year spring summer autumn fall winter early late mid'.split())
+# Between two years: "in 1984 and 1985", "from 1990 to 1995", "1914, 1918".
+_YEAR_LINKS = {'and', 'or', 'to', 'through', 'until', 'till', 'nor'}
 
 # Abbreviations, with and without their period; the period is consumed, so no sentence ends there.
 _ABBREVIATIONS = {
@@ -64,6 +77,41 @@ _NUMBER_SIGN = re.compile(r'\bNo\.(?=\s*\d)', re.IGNORECASE)
 _REPLACEMENTS = {'’': "'", '‘': "'", '`': "'", '!': '.', '…': '.', '&': ' and ', '+': ' plus ',
                  '=': ' equals ', '@': ' at ', '#': ' number '}
 
+_MONTH_ABBREVIATIONS = {m[:3]: m for m in _MONTHS} | {'sept': 'september'}
+# Jan. 5 -> January 5: only before a number, where the abbreviation cannot be anything else.
+_MONTH_ABBREVIATION = re.compile(r'\b(%s)\.?(?=\s+\d)' % '|'.join(
+    m.capitalize() for m in sorted(_MONTH_ABBREVIATIONS, key=len, reverse=True) if m != 'may'))
+
+# Units after a number: written form -> (singular, plural). Case matters (m: metres, M: not a unit).
+_UNITS = {
+    'ft': ('foot', 'feet'), 'in.': ('inch', 'inches'), 'yd': ('yard', 'yards'), 'yds': ('yard', 'yards'),
+    'mi': ('mile', 'miles'), 'mph': ('mile per hour', 'miles per hour'),
+    'km/h': ('kilometer per hour', 'kilometers per hour'), 'kph': ('kilometer per hour', 'kilometers per hour'),
+    'km': ('kilometer', 'kilometers'), 'm': ('meter', 'meters'), 'cm': ('centimeter', 'centimeters'),
+    'mm': ('millimeter', 'millimeters'), 'kg': ('kilogram', 'kilograms'), 'g': ('gram', 'grams'),
+    'mg': ('milligram', 'milligrams'), 'lb': ('pound', 'pounds'), 'lbs': ('pound', 'pounds'),
+    'oz': ('ounce', 'ounces'), 'ml': ('milliliter', 'milliliters'), 'hr': ('hour', 'hours'),
+    'hrs': ('hour', 'hours'), 'min': ('minute', 'minutes'), 'mins': ('minute', 'minutes'),
+    'sec': ('second', 'seconds'), 'secs': ('second', 'seconds'), 'Hz': ('hertz', 'hertz'),
+    'kHz': ('kilohertz', 'kilohertz'), 'MHz': ('megahertz', 'megahertz'), 'KB': ('kilobyte', 'kilobytes'),
+    'MB': ('megabyte', 'megabytes'), 'GB': ('gigabyte', 'gigabytes'), 'TB': ('terabyte', 'terabytes'),
+    '°C': ('degree celsius', 'degrees celsius'), '°F': ('degree fahrenheit', 'degrees fahrenheit'),
+    '°': ('degree', 'degrees'),
+}
+_NUMBER = r'\d[\d,]*(?:\.\d+)?'
+_MEASURE = re.compile(r'(?<![$£€\w.,])(%s)\s?(%s)(?![\w/°])(\.?)' % (_NUMBER, '|'.join(
+    re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))))
+# 5 p.m., 10:30am, 7 AM: the letters are said one by one.
+_CLOCK_12 = re.compile(r'\b(\d{1,2})(?::(\d\d))?\s?([AaPp])\.?\s?[Mm]\b(\.?)')
+# Initialisms written with periods: U.K., U.S.A., B.B.C. (two letters or more).
+_INITIALISM = re.compile(r'\b((?:[A-Za-z]\.){2,})')
+# A period keeps its sentence end only where a sentence may end: the end, or before a capital.
+_ENDS_HERE = re.compile(r'\s*$|\s+["\'“‘(\[]?[A-Z]')
+
+
+def _keep_period(match: re.Match, group: int) -> str:
+    return '.' if match.group(group) and _ENDS_HERE.match(match.string, match.end()) else ''
+
 
 def _words(number, **kwargs) -> str:
     """num2words without its punctuation: 'twenty-one' -> 'twenty one', 'one thousand, two' -> ..."""
@@ -75,6 +123,12 @@ def _decimal(whole: str, fraction: str) -> str:
     return _words(int(whole)) + ' point ' + ' '.join(_words(int(d)) for d in fraction)
 
 
+def _say(number: str) -> str:
+    """A written number ('1,200', '2.5', '7') in words."""
+    whole, _, fraction = number.replace(',', '').partition('.')
+    return _decimal(whole, fraction) if fraction else _words(int(whole))
+
+
 def _plural(number: int) -> str:
     """Decades and other plural numbers: 1990 -> 'nineteen nineties', 80 -> 'eighties'."""
     words = (_words(number, to='year') if 1000 <= number <= 2099 else _words(number)).split(' ')
@@ -83,26 +137,103 @@ def _plural(number: int) -> str:
     return ' '.join(words)
 
 
-def _money(amount: str, cents: str | None, unit: str, sub_unit: str) -> str:
-    whole = int(amount.replace(',', ''))
-    spoken = _words(whole) + ' ' + unit + ('' if whole == 1 else 's')
-    if cents and int(cents):
-        spoken += ' ' + _words(int(cents)) + ' ' + sub_unit + ('' if int(cents) == 1 else 's')
-    return spoken
+_CURRENCIES = {'$': ('dollar', 'dollars', 'cent', 'cents'), '£': ('pound', 'pounds', 'penny', 'pence'),
+               '€': ('euro', 'euros', 'cent', 'cents')}
+_SCALES = {'thousand': 'thousand', 'million': 'million', 'billion': 'billion', 'trillion': 'trillion',
+           'k': 'thousand', 'm': 'million', 'bn': 'billion'}
 
 
-def _clock(hours: str, minutes: str) -> str:
-    if minutes == '00':
-        return _words(int(hours)) + " o'clock"
+def _money(match: re.Match) -> str:
+    """$3.50 -> 'three dollars fifty cents', $0.05 -> 'five cents', $2.5 -> 'two point five dollars'."""
+    one, many, sub_one, sub_many = _CURRENCIES[match.group(1)]
+    whole, fraction = int(match.group(2).replace(',', '')), match.group(3)
+    if fraction and len(fraction) != 2:
+        return _decimal(str(whole), fraction) + ' ' + many
+    cents = int(fraction or 0)
+    spoken = [_words(whole) + ' ' + (one if whole == 1 else many)] if whole or not cents else []
+    if cents:
+        spoken.append(_words(cents) + ' ' + (sub_one if cents == 1 else sub_many))
+    return ' '.join(spoken)
+
+
+def _scaled_money(match: re.Match) -> str:
+    """$2.5 million -> 'two point five million dollars', £3bn -> 'three billion pounds'."""
+    return f'{_say(match.group(2))} {_SCALES[match.group(3).lower()]} {_CURRENCIES[match.group(1)][1]}'
+
+
+def _fraction(match: re.Match) -> str:
+    """1/2 -> 'one half', 3/4 -> 'three quarters', 2 1/2 -> 'two and a half'."""
+    whole, numerator, denominator = match.group(1), int(match.group(2)), int(match.group(3))
+    if denominator < 2:
+        spoken = f'{_words(numerator)} over {_words(denominator)}'
+    else:
+        name = {2: 'half', 4: 'quarter'}.get(denominator) or _words(denominator, to='ordinal')
+        plural = name[:-1] + 'ves' if name == 'half' else name + 's'
+        spoken = ('a' if whole and numerator == 1 else _words(numerator)) + ' ' + (
+            name if numerator == 1 else plural)
+    return f'{_words(int(whole))} and {spoken}' if whole else spoken
+
+
+def _clock(hours: str, minutes: str | None) -> str:
+    if not minutes or minutes == '00':
+        return _words(int(hours)) + ("" if minutes is None else " o'clock")
     return _words(int(hours)) + ' ' + ('oh ' if minutes[0] == '0' else '') + _words(int(minutes))
 
 
+def _date(match: re.Match) -> str:
+    """January 5, 1990 -> 'January fifth, nineteen ninety'; 5 May 1990 -> 'the fifth of May ...'."""
+    if match.group('month'):
+        spoken = f'{match.group("month")} {_words(int(match.group("day")), to="ordinal")}'
+    else:
+        # "5 May" -> "the fifth of May"; written "5th of May" or "the 5 May" already has its words.
+        before = match.string[:match.start()].split()
+        the = '' if match.group('of') or before and before[-1].lower() == 'the' else 'the '
+        spoken = f'{the}{_words(int(match.group("day2")), to="ordinal")} of {match.group("month2")}'
+    year = match.group('year') or match.group('year2')
+    return spoken + ((match.group('comma') or '') + ' ' + _words(int(year), to='year') if year else '')
+
+
+_MONTH_NAMES = '|'.join(m.capitalize() for m in _MONTHS)
+_DATE = re.compile(
+    r'(?<![-–])(?<![-–]\s)\b(?:(?P<month>%s)\s+(?P<day>[12]?\d|3[01])(?:st|nd|rd|th)?(?:(?P<comma>,?)\s+(?P<year>1\d{3}|20\d\d))?'
+    r'|(?P<day2>[12]?\d|3[01])(?:st|nd|rd|th)?\s+(?P<of>of\s+)?(?P<month2>%s)(?:,?\s+(?P<year2>1\d{3}|20\d\d))?)'
+    r'(?![\d:])' % (_MONTH_NAMES, _MONTH_NAMES))
+
+
+# 12/25/2020 (month first, as in the US) or 25/12/2020 (a first number above 12: day first).
+_NUMERIC_DATE = re.compile(r'\b(\d{1,2})/(\d{1,2})/(1\d{3}|20\d\d)\b')
+
+
+def _numeric_date(match: re.Match) -> str:
+    first, second, year = (int(g) for g in match.groups())
+    month, day = (second, first) if first > 12 else (first, second)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return ' / '.join(match.groups())  # not a date: the numbers are read one by one
+    return f'{_MONTHS[month - 1].capitalize()} {_words(day, to="ordinal")}, {_words(year, to="year")}'
+
+
+def _is_year(text: str, start: int) -> bool:
+    """Whether the four-digit number at text[start:] is a year by its context: a year cue before
+    it ('in 1843'), or a year and a link word ('in 1984 and 1985', 'from 1990 to 1995')."""
+    before = text[:start].split()
+    if not before:
+        return False
+    cue = before[-1].lower().strip('(,')
+    if cue in _YEAR_CUES:
+        return True
+    if re.fullmatch(r'(1\d{3}|20\d\d),', before[-1]):  # 1914, 1918
+        previous = before[-1]
+    elif cue in _YEAR_LINKS and len(before) > 1 and re.fullmatch(r'(1\d{3}|20\d\d),?', before[-2]):
+        previous = before[-2]
+    else:
+        return False
+    return _is_year(text, text.rfind(previous, 0, start))
+
+
 def _number(match: re.Match) -> str:
-    """A plain integer: a year after a year cue ('in 1843'), else a cardinal ('1234 cases')."""
+    """A plain integer: a year where its context says so ('in 1843'), else a cardinal ('1234 cases')."""
     value = int(match.group(0).replace(',', ''))
-    before = match.string[:match.start()].split()
-    cue = before[-1].lower().strip('(,') if before else ''
-    if ',' not in match.group(0) and 1000 <= value <= 2099 and cue in _YEAR_CUES:
+    if ',' not in match.group(0) and 1000 <= value <= 2099 and _is_year(match.string, match.start()):
         return _words(value, to='year')
     return _words(value)
 
@@ -116,12 +247,15 @@ def _range(match: re.Match) -> str:
 
 
 _NUMBER_RULES = [
-    # ranges first (a 5-year-old is not one: a letter follows the dash)
+    (_NUMERIC_DATE, _numeric_date),
+    (_DATE, _date),
+    (re.compile(r'(?<![\w/.,])(?:(\d+)\s+)?(\d+)/(\d+)(?![\w/])'), _fraction),
+    # ranges (a 5-year-old is not one: a letter follows the dash)
     (re.compile(r'(?<![\w.,])(\d[\d,.]*\d|\d)\s?[-–]\s?(\d[\d,.]*\d|\d)(?![\d-])'), _range),
-    (re.compile(r'(?<![\w.,])[-\u2212](?=[$£]?\d)'), lambda m: 'minus '),
-    (re.compile(r'\$(\d[\d,]*)(?:\.(\d\d))?\b'), lambda m: _money(m.group(1), m.group(2), 'dollar', 'cent')),
-    (re.compile(r'£(\d[\d,]*)(?:\.(\d\d))?\b'), lambda m: _money(m.group(1), m.group(2), 'pound', 'penny')
-     .replace('pennys', 'pence')),
+    (re.compile(r'(?<![\w.,])[-\u2212](?=[$£€]?\d)'), lambda m: 'minus '),
+    (re.compile(r'([$£€])\s?(%s)\s?(thousand|million|billion|trillion|k|m|bn)\b' % _NUMBER, re.IGNORECASE),
+     _scaled_money),
+    (re.compile(r'([$£€])(\d[\d,]*)(?:\.(\d+))?\b'), _money),
     (re.compile(r'\b(\d{1,2}):(\d\d)\b'), lambda m: _clock(m.group(1), m.group(2))),
     (re.compile(r'(\d+)(?:\.(\d+))?\s?%'),
      lambda m: (_decimal(m.group(1), m.group(2)) if m.group(2) else _words(int(m.group(1)))) + ' percent'),
@@ -133,6 +267,12 @@ _NUMBER_RULES = [
 ]
 
 
+def _measure(match: re.Match) -> str:
+    """6 ft. tall -> '6 feet tall' (the number is spelled later), 1 kg -> '1 kilogram'."""
+    one, many = _UNITS[match.group(2)]
+    return f'{match.group(1)} {one if match.group(1) == "1" else many}{_keep_period(match, 3)}'
+
+
 def _same_case(written: str, spoken: str) -> str:
     """Keep a capital (it may start a sentence): 'Dr' -> 'Doctor', 'dr' -> 'doctor'."""
     return spoken[0].upper() + spoken[1:] if written[:1].isupper() else spoken
@@ -142,6 +282,12 @@ def expand(text: str) -> str:
     """Say symbols, abbreviations and numbers in words; keep the text's punctuation and case."""
     for pattern, spoken in _LATIN:
         text = pattern.sub(spoken, text)
+    text = _MONTH_ABBREVIATION.sub(lambda m: _MONTH_ABBREVIATIONS[m.group(1).lower()].capitalize(), text)
+    text = _MEASURE.sub(_measure, text)  # before the abbreviations: 6 ft. is six feet, Ft. Worth a fort
+    text = _CLOCK_12.sub(lambda m: f'{_clock(m.group(1), m.group(2))} {m.group(3).lower()} m'
+                                   f'{_keep_period(m, 4)}', text)
+    text = _INITIALISM.sub(lambda m: ' '.join(m.group(1).split('.')).strip()
+                           + ('.' if not m.string[m.end():].strip() else ''), text)
     text = _SAINT.sub('Saint', text)
     text = _NUMBER_SIGN.sub(lambda m: _same_case(m.group(0), 'number'), text)
     text = _ABBREVIATION.sub(lambda m: _same_case(m.group(1), _ABBREVIATIONS[m.group(1).lower()])
