@@ -7,6 +7,7 @@ import threading
 import pytest
 
 import cookbook
+from cookbook import assets
 
 BODY = bytes(range(256)) * 400  # 102,400 bytes
 BODY_SHA = hashlib.sha256(BODY).hexdigest()
@@ -219,10 +220,20 @@ REQUIRED_ASSETS = [
 def test_registry_holds_the_real_assets():
     assert sorted(cookbook.ASSETS) == sorted(REQUIRED_ASSETS)
     speech = cookbook.ASSETS['speech_commands_v0.01']
-    assert speech.url == 'http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz'
+    assert speech.urls == (
+        'https://storage.googleapis.com/download.tensorflow.org/data/speech_commands_v0.01.tar.gz',
+        'http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz')
     assert speech.size == 1489096277
     assert speech.sha256 == '743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d'
     assert speech.license == 'CC BY 4.0' and speech.path == cookbook.DATA_DIR / speech.filename
+    assert speech.kind == 'tar.gz'
+    # Published by torchaudio (SHA-256) and tensorflow/datasets' url_checksums (both).
+    v2 = cookbook.ASSETS['speech_commands_v0.02']
+    assert (v2.size, v2.sha256) == (
+        2428923189, 'af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58')
+    assert v2.url == 'https://storage.googleapis.com/download.tensorflow.org/data/speech_commands_v0.02.tar.gz'
+    ljspeech = cookbook.ASSETS['ljspeech_1.1']
+    assert (ljspeech.size, ljspeech.kind) == (2748572632, 'tar.bz2')
     assert cookbook.ASSETS['ljspeech_1.1'].url == \
         'https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2'
     assert cookbook.ASSETS['dctts_text2mel_ljspeech'].url == \
@@ -233,10 +244,13 @@ def test_registry_holds_the_real_assets():
         'https://s3.amazonaws.com/wavegan-v1/models/sc09_infer.meta'
     assert cookbook.ASSETS['wavegan_timit_data'].url == \
         'https://s3.amazonaws.com/wavegan-v1/models/timit.ckpt.data-00000-of-00001'
-    assert cookbook.ASSETS['melody_rnn_attention_rnn'].url == \
-        'http://download.magenta.tensorflow.org/models/attention_rnn.mag'
+    assert cookbook.ASSETS['melody_rnn_attention_rnn'].urls == (
+        'https://storage.googleapis.com/download.magenta.tensorflow.org/models/attention_rnn.mag',
+        'http://download.magenta.tensorflow.org/models/attention_rnn.mag')
     for name, asset in cookbook.ASSETS.items():
         assert asset.name == name
+        assert asset.url.startswith('https://'), f'{name}: the first URL tried must be https'
+        assert asset.kind in assets.KINDS, f'{name}: no content check'
         assert asset.sha256 is None or re.fullmatch(r'[0-9a-f]{64}', asset.sha256)
         assert asset.subdir in ('data', 'checkpoints') and asset.license and asset.description
         assert asset.path.parent == (cookbook.DATA_DIR if asset.subdir == 'data'

@@ -331,6 +331,22 @@ def test_missing_and_corrupt_files(tmp_path):
         cookbook.safe_torch_load(bad)
 
 
+@pytest.mark.parametrize('loader', ['safe_torch_load', 'load_pickled_module_state_dict',
+                                    'load_state_dict_file'])
+def test_html_page_or_empty_file_named_as_such(tmp_path, loader):
+    """What an expired link saves under a checkpoint's name is named, not 'invalid load key'."""
+    page = tmp_path / 'ljspeech-text2mel.pth'
+    page.write_bytes(b'<!DOCTYPE html><html><head><title>Dropbox</title></head>' + b' ' * 4000)
+    with pytest.raises(ValueError) as info:
+        getattr(cookbook, loader)(page)
+    assert str(info.value).startswith(f"{page} is an HTML page of 4 kB (title 'Dropbox'), not a "
+                                      'PyTorch checkpoint: the link may have expired')
+    assert 'Delete it and download it again' in str(info.value)
+    page.write_bytes(b'')
+    with pytest.raises(ValueError, match=r'is an empty file \(0 bytes\), not a PyTorch checkpoint'):
+        getattr(cookbook, loader)(page)
+
+
 # ----------------------------------------------------------------------------------------------
 # Which loader reads what: torch's own weights_only loader wherever it can
 # ----------------------------------------------------------------------------------------------

@@ -233,12 +233,22 @@ def _restricted_pickle_module(source: str, stand_in_prefixes: tuple[str, ...],
                                  UnpicklingError=pickle.UnpicklingError)
 
 
+def _check_not_a_page(path: Path) -> None:
+    """A clear error for the files a bad download or a browser leaves: empty, or an HTML page."""
+    from .assets import content_problem
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    problem = content_problem(path, what='a PyTorch checkpoint')
+    if problem is not None:
+        raise ValueError(f'{path} is {problem}. Delete it and download it again: '
+                         'cookbook.fetch_asset checks what it downloads')
+
+
 def _restricted_torch_load(path: str | os.PathLike, stand_in_prefixes: tuple[str, ...],
                            stand_ins: Mapping[str, type]):
     import torch
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'checkpoint not found: {path}')
+    _check_not_a_page(path)
     # torch >= 2.6 lists a file's globals and takes (class, name) pairs (Colab: 2.11, here: 2.13).
     if zipfile.is_zipfile(path) and hasattr(torch.serialization, 'get_unsafe_globals_in_checkpoint'):
         return _weights_only_load(path, stand_in_prefixes, stand_ins)
@@ -349,8 +359,7 @@ def load_state_dict_file(path: str | os.PathLike, allowed_prefixes: tuple[str, .
     """
     import torch
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'checkpoint not found: {path}')
+    _check_not_a_page(path)
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except Exception:  # a pickled module (or worse): the allow-listed loaders decide
