@@ -14,7 +14,15 @@ The issue asks for CPU figures, so the script hides every GPU from TensorFlow
 (CUDA_VISIBLE_DEVICES='' is set before TensorFlow is imported) and prints the device TensorFlow
 really uses, with the CPU model and the number of cores.
 
+With --held-out it measures the shipped bundle instead, on the tunes it never saw: every tune of
+the corpus is read, split with midi.FOLK_SPLIT (the split the bundle was trained on and the
+notebook uses), encoded in the bundle's configuration, and scored next to the counting baselines
+(unigram, bigram, bigram + position in the bar); then each held-out tune's first 32 steps are
+continued by 32 steps and compared with the tune's own next 32 steps (the notebook's table, on
+every held-out tune). --tunes-cache keeps the parsed corpus (NoteSequences) for a second run.
+
 Run:  .venv/bin/python benchmarks/bench_melody.py [--train-steps 30] [--layers 128,128]
+      .venv/bin/python benchmarks/bench_melody.py --held-out [--tunes-cache /tmp/folk.pkl]
 """
 import argparse
 import os
@@ -76,8 +84,81 @@ def generation_steps_per_second(generator, num_steps, repeats, **options):
     return statistics.median(rates)
 
 
+def corpus_with_cache(cache):
+    """midi.corpus_tunes(None), kept in ``cache`` (serialized NoteSequences) when given."""
+    import pickle
+    from note_seq.protobuf import music_pb2
+    if cache and Path(cache).is_file():
+        stored = pickle.loads(Path(cache).read_bytes())
+        return [music_pb2.NoteSequence.FromString(b) for b in stored['tunes']], stored['report']
+    tunes, report = midi.corpus_tunes(None)
+    if cache:
+        with cookbook.atomic_path(cache) as tmp:
+            Path(tmp).write_bytes(pickle.dumps({'tunes': [t.SerializeToString() for t in tunes],
+                                                'report': report}))
+    return tunes, report
+
+
+def held_out(args):
+    """The shipped bundle on the shared split's held-out tunes, next to the counting baselines."""
+    started = time.perf_counter()
+    tunes, report = corpus_with_cache(args.tunes_cache)
+    train_tunes, holdout_tunes = midi.split_tunes(tunes, **midi.FOLK_SPLIT)
+    print(f"corpus: {len(tunes)} tunes ({report.get('pickup', 'not counted')} open with a pickup); "
+          f'{len(train_tunes)} training, {len(holdout_tunes)} held out '
+          f'({time.perf_counter() - started:.0f} s)', flush=True)
+    shipped = midi.shipped_bundle()
+    config_name = midi.read_bundle(shipped).generator_details.id
+    config = nb.melody_rnn_config(config_name)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        dataset = nb.make_dataset(config, train_tunes, holdout_tunes, tmp)
+        train_labels = [labels for _, labels in midi.read_sequence_examples(dataset['train'])]
+        holdout_labels = [labels for _, labels in midi.read_sequence_examples(dataset['holdout'])]
+        print(f"pipeline: {dataset['train_melodies']} training and {dataset['holdout_melodies']} "
+              f'held-out melodies ({time.perf_counter() - started:.0f} s)', flush=True)
+        num_classes = config.encoder_decoder.num_classes
+        baselines = midi.ngram_baselines(train_labels, holdout_labels, num_classes)
+        started = time.perf_counter()
+        scores = nb.evaluate_bundle(shipped, dataset['holdout'])
+        print(f'scoring the bundle: {time.perf_counter() - started:.0f} s', flush=True)
+    majority = midi.majority_baseline(train_labels, holdout_labels, num_classes)
+    print(f"\n{config_name} labels of the {len(holdout_tunes)} held-out tunes; majority label "
+          f"{majority['majority_label']} {midi.lookback_labels(config).get(majority['majority_label'], '')}"
+          f" is {majority['accuracy']:.1%} of the steps")
+    midi.print_scores({**baselines, f'shipped {shipped.name}': scores})
+    print(midi.verdict('the shipped bundle', scores, baselines))
+
+    started = time.perf_counter()
+    generator = nb.load_melody_rnn(shipped)
+    rows = {"the tunes' own next 32 steps": []}
+    rows.update({f'shipped bundle, temperature {t}': [] for t in args.temperatures})
+    try:
+        cookbook.seed_everything(0)
+        for tune in holdout_tunes:
+            opening = midi.tune_opening(tune, primer_steps=32, next_steps=32)
+            if opening is None:
+                continue
+            rows["the tunes' own next 32 steps"].append(midi.next_steps_statistics(tune, 32, 32))
+            for t in args.temperatures:
+                continuation = nb.continue_melody(generator, opening,
+                                                  64 - midi.count_primer_steps(opening), temperature=t)
+                rows[f'shipped bundle, temperature {t}'].append(
+                    midi.next_steps_statistics(continuation, 32, 32))
+    finally:
+        generator.close()
+    print(f'\ncontinuations of every held-out tune of at least 64 steps '
+          f'({time.perf_counter() - started:.0f} s):')
+    midi.print_statistics_table(rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--held-out', action='store_true',
+                        help='score the shipped bundle on the shared split instead (see above)')
+    parser.add_argument('--tunes-cache', default=None)
+    parser.add_argument('--temperatures', default='1.0',
+                        type=lambda text: [float(t) for t in text.split(',')])
     parser.add_argument('--configs', default=','.join(midi.MELODY_CONFIGS))
     parser.add_argument('--generate-steps', type=int, default=128)
     parser.add_argument('--repeats', type=int, default=5)
@@ -86,6 +167,8 @@ def main():
     parser.add_argument('--layers', default='128,128', help="Magenta's default is 128,128")
     parser.add_argument('--tunes', type=int, default=120)
     args = parser.parse_args()
+    if args.held_out:
+        return held_out(args)
     layers = [int(size) for size in args.layers.split(',')]
 
     devices = tensorflow_devices()
@@ -100,7 +183,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tunes, _ = midi.corpus_tunes(args.tunes)
-        train_tunes, holdout_tunes = midi.split_tunes(tunes, 0.1)
+        train_tunes, holdout_tunes = midi.split_tunes(tunes, **midi.FOLK_SPLIT)
         for config_name in args.configs.split(','):
             config = nb.melody_rnn_config(config_name, batch_size=args.batch_size,
                                           rnn_layer_sizes=layers)

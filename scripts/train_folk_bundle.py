@@ -3,8 +3,10 @@
 It uses the melody notebook's own training code (its cells tagged `library`, imported with
 cookbook.import_notebook_code) on folk tunes from the corpus that ships with music21 (O'Neill's
 Music of Ireland: 1850 Melodies and Ryan's Mammoth Collection, in the metres the encoding fits:
-2/4, 4/4, 2/2), holds out whole tunes, and trains in rounds: after every round it exports a bundle, scores it on
-the held-out melodies next to the majority-class baseline, and writes it (atomically) to
+2/4, 4/4, 2/2), holds out whole tunes with midi.split_tunes(tunes, **midi.FOLK_SPLIT), the split
+the notebook uses too (so the notebook's held-out tunes are never in this bundle's training set),
+and trains in rounds: after every round it exports a bundle, scores it on the held-out melodies
+next to the counting baselines (midi.ngram_baselines), and writes it (atomically) to
 checkpoints/shipped/folk_<config>.mag with the figures in folk_<config>.json. So a usable bundle
 exists even if the run is stopped; it stops by itself after --max-minutes.
 
@@ -34,7 +36,6 @@ def main():
     parser.add_argument('--layers', default='128,128')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--tunes', type=int, default=0, help='0: every tune that fits')
-    parser.add_argument('--holdout', type=float, default=0.1)
     parser.add_argument('--round-steps', type=int, default=300, help='steps between exports')
     parser.add_argument('--max-steps', type=int, default=20000)
     parser.add_argument('--max-minutes', type=float, default=55.0,
@@ -51,7 +52,11 @@ def main():
     tunes, report = midi.corpus_tunes(args.tunes or None)
     print(f"corpus: {report['read']} tunes read, {report['other_metre']} in other metres left "
           f"out, {report['skipped']} unreadable ({time.perf_counter() - started:.0f} s)", flush=True)
-    train_tunes, holdout_tunes = midi.split_tunes(tunes, args.holdout, seed=0)
+    if not args.tunes and len(tunes) != midi.FOLK_SPLIT['corpus_size']:
+        raise SystemExit(f"music21's corpus gives {len(tunes)} tunes, midi.FOLK_SPLIT was made for "
+                         f"{midi.FOLK_SPLIT['corpus_size']}: set its corpus_size to {len(tunes)} (a new "
+                         'split: the notebook then uses it too) and train again')
+    train_tunes, holdout_tunes = midi.split_tunes(tunes, **midi.FOLK_SPLIT)
     config = nb.melody_rnn_config(args.config, batch_size=args.batch_size, rnn_layer_sizes=layers)
     work = Path(args.work or tempfile.mkdtemp(prefix='folk_bundle_'))
     dataset = nb.make_dataset(config, train_tunes, holdout_tunes, work / 'dataset')
@@ -59,12 +64,15 @@ def main():
     holdout_labels = [labels for _, labels in midi.read_sequence_examples(dataset['holdout'])]
     baseline = midi.majority_baseline(train_labels, holdout_labels,
                                       config.encoder_decoder.num_classes)
+    baselines = midi.ngram_baselines(train_labels, holdout_labels,
+                                     config.encoder_decoder.num_classes)
     print(f"{len(train_tunes)} training tunes -> {dataset['train_melodies']} melodies; "
           f"{len(holdout_tunes)} held-out tunes -> {dataset['holdout_melodies']} melodies, "
           f"{baseline['steps']} steps", flush=True)
     print(f"majority-class baseline (label {baseline['majority_label']}): accuracy "
           f"{baseline['accuracy']:.3f}, log-likelihood {baseline['log_likelihood_per_step']:.3f} "
           'nats/step', flush=True)
+    midi.print_scores(baselines)
 
     train_dir = work / 'train'
     steps, train_seconds, history = 0, 0.0, []
@@ -87,6 +95,7 @@ def main():
         print(f"step {steps}: {train_seconds / 60:.1f} min of training, held-out accuracy "
               f"{scores['accuracy']:.3f}, log-likelihood {scores['log_likelihood_per_step']:.3f} "
               f"nats/step (loss curve tail: {record['curve'][-1:]})", flush=True)
+        print(midi.verdict(f'step {steps}', scores, baselines), flush=True)
         target = out / f'folk_{args.config}.mag'
         with cookbook.atomic_path(target) as tmp:
             tmp.write_bytes(bundle.read_bytes())
@@ -98,8 +107,9 @@ def main():
                        'other_metre_left_out': report['other_metre'], 'unreadable': report['skipped'],
                        'train_tunes': len(train_tunes), 'holdout_tunes': len(holdout_tunes),
                        'train_melodies': dataset['train_melodies'],
-                       'holdout_melodies': dataset['holdout_melodies'], 'split_seed': 0},
-            'holdout': row, 'baseline': baseline, 'history': history,
+                       'holdout_melodies': dataset['holdout_melodies'],
+                       'split_seed': midi.FOLK_SPLIT['seed'], 'split': midi.FOLK_SPLIT},
+            'holdout': row, 'baseline': baseline, 'baselines': baselines, 'history': history,
             'machine': 'see checkpoints/README.md',
         }
         with cookbook.atomic_path(out / f'folk_{args.config}.json') as tmp:

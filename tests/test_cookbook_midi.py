@@ -236,15 +236,6 @@ def test_unreadable_and_missing_midi_files(tmp_path):
 
 # -- continuation arguments, MIDI files ----------------------------------------------------
 
-def test_the_section_counts_new_steps_after_the_primer():
-    twinkle = midi.twinkle_twinkle()  # 8 s = 32 steps at 60 qpm, 4 steps per quarter
-    start, end = midi.generate_section(twinkle, 32)
-    assert start == pytest.approx(8.0) and end == pytest.approx(16.0, abs=1e-5)
-    assert midi.generate_section(twinkle, total_steps=64) == pytest.approx((start, end))
-    # 2 steps per quarter: the primer is 16 steps of 0.5 s, plus 8 -> 24 steps = 12 s
-    assert midi.generate_section(twinkle, 8, steps_per_quarter=2)[1] == pytest.approx(12.0, abs=1e-5)
-
-
 def test_primer_steps_end_with_the_last_note():
     twinkle = midi.twinkle_twinkle()
     assert midi.count_primer_steps(twinkle) == 32 and midi.count_primer_steps(twinkle, 2) == 16
@@ -253,29 +244,20 @@ def test_primer_steps_end_with_the_last_note():
     opening = _sequence([60, None, 62, None] * 7 + [64, None, None, None])
     opening.notes[-1].end_time = 7.1  # 0.1 s into step 28 (0.25 s steps): 29 steps in all
     assert midi.count_primer_steps(opening) == 29
-    start, end = midi.generate_section(opening, 32 - midi.count_primer_steps(opening))
-    assert start == pytest.approx(7.1) and end == pytest.approx(8.0, abs=1e-5)
     with pytest.raises(ValueError, match='empty'):
         midi.count_primer_steps(music_pb2.NoteSequence())
 
 
 def test_bad_continuation_arguments_are_refused():
-    twinkle = midi.twinkle_twinkle()
-    with pytest.raises(ValueError, match='32 steps.*16 steps'):
-        midi.generate_section(twinkle, total_steps=16)
-    with pytest.raises(ValueError, match='exactly one'):
-        midi.generate_section(twinkle)
-    with pytest.raises(ValueError, match='num_steps'):
-        midi.generate_section(twinkle, 0)
-    with pytest.raises(ValueError, match='empty'):
-        midi.generate_section(music_pb2.NoteSequence(), 16)
     with pytest.raises(ValueError, match='temperature'):
         midi.check_generation_args(temperature=0)
     with pytest.raises(ValueError, match='branch_factor'):
         midi.check_generation_args(branch_factor=0)
     with pytest.raises(ValueError, match='beam_size'):
         midi.check_generation_args(beam_size=1.5)
-    midi.check_generation_args(0.5, 2, 2, 4)
+    with pytest.raises(ValueError, match='num_steps'):
+        midi.check_generation_args(num_steps=0)
+    midi.check_generation_args(0.5, 2, 2, 4, 16)
 
 
 def test_magenta_errors_are_exception_classes():
@@ -329,6 +311,100 @@ def test_majority_baseline_by_hand():
     assert result['log_likelihood_per_step'] == pytest.approx(np.mean(np.log([4 / 7, 2 / 7, 1 / 7])))
 
 
+def test_ngram_baselines_count_and_smooth_by_hand():
+    # 3 classes, bar of 2 steps. Training labels [0, 1, 0]: label i sits at position (i + 1) % 2.
+    train, held_out = [np.array([0, 1, 0])], [np.array([1, 0])]
+    rows = midi.ngram_baselines(train, held_out, num_classes=3, bar_steps=2)
+    unigram = (np.array([2, 1, 0]) + 1) / 6  # add-one: 3/6, 2/6, 1/6
+    # bigram contexts (previous label; 3 = start): start->0, 0->1, 1->0; smoothed toward unigram
+    # with 3 pseudo-counts: P(y | c) = (n(c, y) + 3 * unigram(y)) / (n(c) + 3)
+    after_start = (np.array([1, 0, 0]) + 3 * unigram) / 4
+    after_one = (np.array([1, 0, 0]) + 3 * unigram) / 4
+    # held out [1, 0]: step 0 has context start (predicts 1), step 1 has previous label 1 (predicts 0)
+    bigram_ll = np.mean(np.log([after_start[1], after_one[0]]))
+    assert rows['bigram (previous label)']['log_likelihood_per_step'] == pytest.approx(bigram_ll)
+    assert rows['bigram (previous label)']['accuracy'] == pytest.approx(0.5)  # argmax 0 twice
+    assert rows['unigram (label frequencies)']['log_likelihood_per_step'] == pytest.approx(
+        np.mean(np.log([unigram[1], unigram[0]])))
+    # position contexts in training: (start, 1) -> 0, (0, 0) -> 1, (1, 1) -> 0. Held out: (start, 1)
+    # seen once with label 0, smoothed toward the bigram; then (1, 0), never seen: the bigram itself
+    positional = [(0 + 3 * after_start[1]) / (1 + 3), after_one[0]]
+    assert rows['previous label + position in bar']['log_likelihood_per_step'] == pytest.approx(
+        np.mean(np.log(positional)))
+    assert all(row['steps'] == 2 for row in rows.values())
+
+
+def test_unigram_row_is_the_majority_class_baseline():
+    rng = np.random.default_rng(1)
+    train = [rng.integers(0, 5, 40) for _ in range(3)]
+    held_out = [rng.integers(0, 5, 30) for _ in range(2)]
+    unigram = midi.ngram_baselines(train, held_out, 5)['unigram (label frequencies)']
+    majority = midi.majority_baseline(train, held_out, 5)
+    assert unigram['accuracy'] == pytest.approx(majority['accuracy'])
+    assert unigram['log_likelihood_per_step'] == pytest.approx(majority['log_likelihood_per_step'])
+    assert unigram['steps'] == majority['steps'] == 60
+
+
+def test_context_models_win_on_sequences_built_to_need_them():
+    # alternating labels: the previous label decides the next one, the frequencies cannot
+    alternating = [np.array([0, 1] * 40)]
+    rows = midi.ngram_baselines(alternating, [np.array([0, 1] * 10)], num_classes=4, bar_steps=16)
+    unigram, bigram = rows['unigram (label frequencies)'], rows['bigram (previous label)']
+    assert unigram['accuracy'] == pytest.approx(0.5) and bigram['accuracy'] == pytest.approx(1.0)
+    assert bigram['log_likelihood_per_step'] > unigram['log_likelihood_per_step'] + 0.5
+    # a 4-step bar "0 0 1 1": after a 0 comes 0 or 1 half the time each, but the position decides
+    bars = [np.array([0, 0, 1, 1] * 30)]
+    rows = midi.ngram_baselines(bars, [np.array([0, 0, 1, 1] * 5)], num_classes=2, bar_steps=4)
+    bigram, positional = rows['bigram (previous label)'], rows['previous label + position in bar']
+    assert bigram['accuracy'] < 0.8 and positional['accuracy'] == pytest.approx(1.0)
+    assert positional['log_likelihood_per_step'] > bigram['log_likelihood_per_step'] + 0.3
+    # smoothing: a label never seen in training still gets a finite log-likelihood
+    unseen = midi.ngram_baselines(bars, [np.array([0, 0, 1])], num_classes=3, bar_steps=4)
+    assert all(np.isfinite(row['log_likelihood_per_step']) for row in unseen.values())
+    with pytest.raises(ValueError, match='no training or no held-out'):
+        midi.ngram_baselines([], [np.array([0])], 2)
+
+
+def test_verdict_needs_accuracy_and_likelihood_on_the_same_steps(capsys):
+    baselines = {'unigram': {'accuracy': 0.5, 'log_likelihood_per_step': -2.0, 'steps': 10},
+                 'bigram': {'accuracy': 0.6, 'log_likelihood_per_step': -1.5, 'steps': 10}}
+    good = {'accuracy': 0.7, 'log_likelihood_per_step': -1.2, 'steps': 10}
+    assert 'beats every baseline' in midi.verdict('model', good, baselines)
+    likely_but_wrong = {'accuracy': 0.55, 'log_likelihood_per_step': -1.2, 'steps': 10}
+    text = midi.verdict('model', likely_but_wrong, baselines)
+    assert 'does not beat' in text and 'accuracy than bigram' in text and 'unigram' not in text
+    with pytest.raises(ValueError, match='not the same held-out melodies'):
+        midi.verdict('model', {**good, 'steps': 9}, baselines)
+    midi.print_scores({**baselines, 'model': good})
+    assert '0.700' in capsys.readouterr().out
+
+
+def test_training_log_shows_progress_and_hides_deprecations():
+    import logging
+    import tensorflow as tf
+    logger = tf.get_logger()
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel('ERROR')  # what the notebook sets for graph building
+    try:
+        with midi.training_progress_log():
+            logger.info('Accuracy = 0.5, Global Step = 10, Loss = 2.0, Perplexity = 7.4')
+            logger.warning('dynamic_rnn (from tensorflow.python.ops.rnn) is deprecated')
+            logger.info('Graph was finalized.')
+        logger.info('Global Step = 20 after the block')
+        assert logger.level == logging.ERROR
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert seen == ['Accuracy = 0.5, Global Step = 10, Loss = 2.0, Perplexity = 7.4']
+
+
 def test_sequence_examples_round_trip(tmp_path):
     import tensorflow as tf
     config = melody_rnn_model.default_configs['attention_rnn']
@@ -354,6 +430,9 @@ def few_tunes():
 def test_corpus_tunes_keep_the_metres_the_encoding_fits(few_tunes):
     tunes, report = few_tunes
     assert len(tunes) == 6 == report['read'] and report['other_metre'] > 0  # O'Neill opens with jigs
+    assert 0 < report['pickup'] <= 6  # most of O'Neill's tunes open with a pickup
+    # music21 puts the pickup at time 0: the first note starts the tune, wherever its bar begins
+    assert all(min(n.start_time for n in tune.notes) == 0 for tune in tunes)
     for tune in tunes:
         assert tune.notes and midi.is_monophonic(tune) and tune.id.startswith('oneills1850/')
         for signature in tune.time_signatures:
@@ -378,6 +457,35 @@ def test_split_tunes_holds_out_whole_tunes(few_tunes):
             midi.split_tunes(tunes, bad)
     with pytest.raises(ValueError, match='cannot be split'):
         midi.split_tunes(tunes[:1], 0.5)
+
+
+def test_a_prefix_of_the_corpus_is_split_as_the_whole_corpus():
+    corpus = [f'tune {i}' for i in range(300)]  # stands in for corpus_tunes(None)
+    train, holdout = midi.split_tunes(corpus, 0.1, seed=3)
+    assert len(holdout) == 30 and sorted(train + holdout) == sorted(corpus)
+    for n in (120, 200, 299):
+        prefix_train, prefix_holdout = midi.split_tunes(corpus[:n], 0.1, seed=3, corpus_size=300)
+        assert prefix_holdout == [t for t in holdout if int(t.split()[1]) < n]
+        assert prefix_train == [t for t in train if int(t.split()[1]) < n]
+    with pytest.raises(ValueError, match='corpus has changed'):
+        midi.split_tunes(corpus + ['one more'], 0.1, corpus_size=300)
+    first_held_out = min(int(t.split()[1]) for t in holdout)
+    with pytest.raises(ValueError, match='use more tunes'):
+        midi.split_tunes(corpus[:first_held_out], 0.1, seed=3, corpus_size=300)
+
+
+def test_the_shared_split_is_the_shipped_bundles():
+    """FOLK_SPLIT gives the counts scripts/train_folk_bundle.py recorded for the shipped bundle."""
+    record = midi.shipped_record(midi.shipped_bundle())
+    corpus = record['corpus']
+    assert midi.FOLK_SPLIT['corpus_size'] == corpus['tunes_read']
+    assert midi.FOLK_SPLIT['seed'] == corpus['split_seed']
+    train, holdout = midi.split_tunes(list(range(corpus['tunes_read'])), **midi.FOLK_SPLIT)
+    assert (len(train), len(holdout)) == (corpus['train_tunes'], corpus['holdout_tunes'])
+    # the notebook's first 400 tunes: held-out ones are exactly the whole split's among them
+    nb_train, nb_holdout = midi.split_tunes(list(range(400)), **midi.FOLK_SPLIT)
+    assert nb_holdout == [i for i in holdout if i < 400] and not set(nb_holdout) & set(train)
+    assert set(nb_train) <= set(train)
 
 
 def test_openings_and_next_steps_statistics():

@@ -189,6 +189,59 @@ def test_options_carry_every_knob():
     assert section.start_time == pytest.approx(8.0) and section.end_time == pytest.approx(16.0, abs=1e-5)
 
 
+def test_the_section_counts_new_steps_after_the_primer():
+    twinkle = midi.twinkle_twinkle()  # 8 s = 32 steps at 60 qpm, 4 steps per quarter
+    section = nb.generator_options(twinkle, 32, steps_per_quarter=4).generate_sections[0]
+    assert section.start_time == pytest.approx(8.0) and section.end_time == pytest.approx(16.0, abs=1e-5)
+    # 2 steps per quarter: the primer is 16 steps of 0.5 s, plus 8 -> 24 steps = 12 s
+    section = nb.generator_options(twinkle, 8, steps_per_quarter=2).generate_sections[0]
+    assert section.end_time == pytest.approx(12.0, abs=1e-5)
+    # at 120 qpm a step is 0.125 s: Twinkle's 8 s are 64 steps, 16 more end at 10 s
+    fast = midi.twinkle_twinkle()
+    fast.tempos[0].qpm = 120
+    assert nb.generator_options(fast, 16, 4).generate_sections[0].end_time == pytest.approx(10.0, abs=1e-5)
+    # a primer ending in the middle of a step: generation starts at its last note's end, and the
+    # section ends on the grid, 32 - 29 steps after the primer's 29
+    opening = midi.twinkle_twinkle()
+    opening.notes[-1].end_time = 7.1
+    section = nb.generator_options(opening, 3, 4).generate_sections[0]
+    assert section.start_time == pytest.approx(7.1) and section.end_time == pytest.approx(8.0, abs=1e-5)
+    for bad in (0, -4, 2.5):
+        with pytest.raises(ValueError, match='num_steps'):
+            nb.generator_options(twinkle, bad, 4)
+
+
+def test_a_released_bundle_that_cannot_be_fetched_or_loaded_falls_back(tmp_path, monkeypatch, capsys):
+    corrupt = tmp_path / 'attention_rnn.mag'
+    corrupt.write_bytes(b'\x08\x01 not a bundle' * 50)
+    monkeypatch.setattr(nb.cookbook, 'fetch_asset', lambda name: corrupt)
+    path, generator = nb.released_or_shipped('attention_rnn')
+    try:
+        assert path == midi.shipped_bundle()
+        assert generator.details.id == midi.read_bundle(path).generator_details.id
+    finally:
+        generator.close()
+    notice = capsys.readouterr().out
+    assert 'BundleError' in notice and 'attention_rnn.mag' in notice and path.name in notice
+
+    def offline(name):
+        raise cookbook.DownloadError(f'{name}: no network')
+    monkeypatch.setattr(nb.cookbook, 'fetch_asset', offline)
+    path, generator = nb.released_or_shipped('basic_rnn')
+    generator.close()
+    assert path == midi.shipped_bundle() and 'no network' in capsys.readouterr().out
+
+
+def test_a_bundle_named_by_the_reader_is_not_replaced(tiny, tmp_path):
+    generator = nb.load_melody_rnn(tiny['bundle'])  # any MelodyRNN bundle loads as it is
+    try:
+        assert generator.details.id == 'basic_rnn'
+    finally:
+        generator.close()
+    with pytest.raises(FileNotFoundError, match='missing.mag'):
+        nb.load_melody_rnn(tmp_path / 'missing.mag')
+
+
 def test_held_out_scores_and_the_baseline(tiny):
     scores = nb.evaluate_bundle(tiny['bundle'], tiny['dataset']['holdout'])
     melodies = midi.read_sequence_examples(tiny['dataset']['holdout'])

@@ -2,16 +2,18 @@
 
 * primers: reading MIDI files, the top voice of a polyphonic file, one tempo and one metre,
   the checks Magenta's quantizer would otherwise fail on deep inside;
-* bundles: reading and validating Magenta ``.mag`` files (GeneratorBundle protobufs), the
-  arguments of a continuation;
+* bundles: the checks and clear errors around reading Magenta ``.mag`` files (GeneratorBundle
+  protobufs) and restoring their weights, the checks on a continuation's arguments;
 * the music21 folk corpus as NoteSequences, filtered to metres MelodyRNN's encoding fits;
-* held-out scoring helpers: reading encoded melodies back, the majority-class baseline,
-  simple melody statistics;
+* the train/held-out split shared by the shipped bundle and the notebook (FOLK_SPLIT);
+* held-out scoring helpers: reading encoded melodies back, counting baselines (label
+  frequencies, previous label, previous label and position in the bar), simple melody statistics;
 * sound and pictures: FluidSynth synthesis (with a sine fallback without libfluidsynth),
   piano rolls (matplotlib, Bokeh), sheet music (music21 -> MusicXML -> verovio SVG, offline).
 
-The Magenta calls themselves (bundle, generator, options, generate, training) stay in the
-notebook, where the reader sees them. Heavy libraries (note_seq, TensorFlow, music21, Bokeh,
+The Magenta calls themselves (read_bundle_file, the generator map, initialize(), GeneratorOptions
+with its section times, generate, the pipeline and training) stay in the notebook, where the
+reader sees them. Heavy libraries (note_seq, TensorFlow, music21, Bokeh,
 matplotlib, verovio) are imported inside the functions that need them; the melody notebook sets
 TF_USE_LEGACY_KERAS=1 before anything here imports TensorFlow.
 """
@@ -76,6 +78,12 @@ def _bar_quarters(score) -> set[float]:
             for ts in score.recurse().getElementsByClass(meter.TimeSignature)}
 
 
+def _opens_with_pickup(score) -> bool:
+    from music21 import stream
+    measures = score.recurse().getElementsByClass(stream.Measure)
+    return bool(measures) and measures[0].paddingLeft > 0
+
+
 def corpus_tunes(max_tunes: int | None, collections: Sequence[str] = FOLK_COLLECTIONS,
                  bar_quarters: Sequence[float] | None = BAR_QUARTERS_THAT_FIT):
     """Up to ``max_tunes`` folk melodies from the corpus that ships with music21, as NoteSequences.
@@ -86,15 +94,22 @@ def corpus_tunes(max_tunes: int | None, collections: Sequence[str] = FOLK_COLLEC
     its top voice. ``bar_quarters``: keep only tunes whose every bar lasts one of these numbers
     of quarter notes (default 2 or 4: 2/4, 4/4, 2/2); None keeps all.
 
+    Pickups are not moved: music21 starts a tune's first bar at time 0 even when it is a pickup
+    (an incomplete bar, music21's paddingLeft > 0), so in such a tune the bar lines of the
+    NoteSequence, and Magenta's bar grid (lookback_rnn's step counter, attention_rnn's
+    start-of-bar flag), sit the pickup's length before the real ones. Lookbacks of 1 and 2 bars
+    are distances, so they still compare the same beats of two bars.
+
     Returns (sequences, report) where report counts 'read', 'skipped' (music21 cannot write the
-    tune as MIDI) and 'other_metre' (filtered out), and 'metres' (Counter of what was seen).
+    tune as MIDI), 'other_metre' (filtered out), 'pickup' (read tunes that open with a pickup)
+    and 'metres' (Counter of what was seen).
     """
     from music21 import corpus, exceptions21, harmony
     from music21 import midi as m21_midi
     import note_seq
     if max_tunes is not None and max_tunes < 1:
         raise ValueError(f'max_tunes must be >= 1 (or None for all), got {max_tunes}')
-    report = {'read': 0, 'skipped': 0, 'other_metre': 0, 'metres': Counter()}
+    report = {'read': 0, 'skipped': 0, 'other_metre': 0, 'pickup': 0, 'metres': Counter()}
     sequences = []
     for collection in collections:
         paths = sorted(p for p in corpus.getPaths(fileExtensions=('abc',)) if collection in p.parts)
@@ -130,21 +145,48 @@ def corpus_tunes(max_tunes: int | None, collections: Sequence[str] = FOLK_COLLEC
                 sequence.filename = path.name
                 sequences.append(sequence)
                 report['read'] += 1
+                report['pickup'] += _opens_with_pickup(score)
     return sequences, report
 
 
-def split_tunes(sequences: Sequence, holdout_fraction: float, seed: int = 0):
-    """Hold out whole tunes (not slices of tunes), so the evaluation melodies are unseen."""
+# The split the shipped bundle was trained on: scripts/train_folk_bundle.py read every tune that
+# corpus_tunes() gives (1,754 with music21 10.5's corpus), shuffled their positions with seed 0
+# and held out 10 % (175 tunes). The notebook splits its first MELODY_TRAIN_TUNES tunes with the
+# same arguments, so none of its held-out tunes is in the bundle's training set.
+FOLK_SPLIT = {'holdout_fraction': 0.1, 'seed': 0, 'corpus_size': 1754}
+
+
+def split_tunes(sequences: Sequence, holdout_fraction: float, seed: int = 0,
+                corpus_size: int | None = None):
+    """Hold out whole tunes (not slices of tunes), so the evaluation melodies are unseen.
+
+    The positions 0 .. corpus_size - 1 are shuffled (seeded) and the first
+    round(holdout_fraction * corpus_size) of them are held out. ``corpus_size`` (default:
+    len(sequences)) lets ``sequences`` be the first tunes of a longer list, such as
+    corpus_tunes(400) of the 1,754 of corpus_tunes(None): each of them lands on the same side as
+    when the whole list is split, so a model trained on one split is never scored on its own
+    training tunes. ``midi.split_tunes(tunes, **midi.FOLK_SPLIT)`` is the shipped bundle's split.
+    """
     if not 0 < holdout_fraction < 1:
         raise ValueError(f'holdout fraction must be between 0 and 1 (exclusive), got '
-                         f'{holdout_fraction}; set MELODY_HOLDOUT to e.g. 0.15')
-    if len(sequences) < 2:
-        raise ValueError(f'{len(sequences)} tunes cannot be split into training and held-out '
+                         f'{holdout_fraction}')
+    corpus_size = len(sequences) if corpus_size is None else int(corpus_size)
+    if len(sequences) > corpus_size:
+        raise ValueError(f'{len(sequences)} tunes given, but the split is defined over the first '
+                         f'{corpus_size}: the corpus has changed (another music21 version?); '
+                         'retrain with scripts/train_folk_bundle.py and update FOLK_SPLIT')
+    if corpus_size < 2:
+        raise ValueError(f'{corpus_size} tunes cannot be split into training and held-out '
                          'tunes; use more tunes (MELODY_TRAIN_TUNES)')
-    order = np.random.default_rng(seed).permutation(len(sequences))
-    n_holdout = min(len(sequences) - 1, max(1, round(holdout_fraction * len(sequences))))
-    holdout = [sequences[i] for i in sorted(order[:n_holdout])]
-    train = [sequences[i] for i in sorted(order[n_holdout:])]
+    order = np.random.default_rng(seed).permutation(corpus_size)
+    n_holdout = min(corpus_size - 1, max(1, round(holdout_fraction * corpus_size)))
+    held_out = set(order[:n_holdout].tolist())
+    holdout = [s for i, s in enumerate(sequences) if i in held_out]
+    train = [s for i, s in enumerate(sequences) if i not in held_out]
+    if not holdout or not train:
+        raise ValueError(f'the first {len(sequences)} of {corpus_size} tunes give '
+                         f'{len(train)} training and {len(holdout)} held-out tunes; use more '
+                         'tunes (MELODY_TRAIN_TUNES)')
     return train, holdout
 
 
@@ -169,6 +211,35 @@ def read_sequence_examples(tfrecord: str | os.PathLike) -> list[tuple[np.ndarray
         labels = np.array([f.int64_list.value[0] for f in features['labels'].feature], np.int64)
         examples.append((inputs, labels))
     return examples
+
+
+# What Magenta's training loop logs about its progress (tf.compat.v1.logging at INFO): the
+# LoggingTensorHook's "Accuracy = ..., Global Step = ..., Loss = ..., Perplexity = ..." every
+# summary_frequency steps, the StepCounterHook's speed, and the start and end of the loop.
+_PROGRESS = re.compile(r'Global Step = |global_step/sec|Starting training loop|Training complete')
+
+
+class _ProgressOnly:
+    """A logging filter that lets only Magenta's progress lines through (no deprecation notes)."""
+
+    def filter(self, record) -> bool:
+        return bool(_PROGRESS.search(record.getMessage()))
+
+
+@contextlib.contextmanager
+def training_progress_log():
+    """While the block runs, TensorFlow's logger shows Magenta's training progress at INFO level
+    and nothing else (the graph code's many deprecation warnings stay hidden); then as before."""
+    import tensorflow as tf
+    logger = tf.get_logger()
+    level, progress = logger.level, _ProgressOnly()
+    logger.setLevel('INFO')
+    logger.addFilter(progress)
+    try:
+        yield
+    finally:
+        logger.removeFilter(progress)
+        logger.setLevel(level)
 
 
 def read_training_curve(train_dir: str | os.PathLike) -> list[tuple[int, float, float]]:
@@ -198,6 +269,87 @@ def majority_baseline(train_labels: Iterable[np.ndarray], holdout_labels: Iterab
     return {'majority_label': majority, 'steps': int(held_out.size),
             'accuracy': float(np.mean(held_out == majority)),
             'log_likelihood_per_step': float(np.mean(np.log(probabilities[held_out])))}
+
+
+def _label_contexts(labels: np.ndarray, num_classes: int, bar_steps: int):
+    """(previous label, position in the bar) of each step; the first step's previous label is
+    ``num_classes`` (start of melody). Label i is the class of event i + 1, at step i + 1."""
+    previous = np.concatenate([[num_classes], labels[:-1]]).astype(np.int64)
+    position = (np.arange(len(labels)) + 1) % bar_steps
+    return previous, position
+
+
+def ngram_baselines(train_labels: Iterable[np.ndarray], holdout_labels: Iterable[np.ndarray],
+                    num_classes: int, bar_steps: int = 16, alpha: float = 1.0) -> dict:
+    """Counting models of the next label, trained and scored on encoded melodies.
+
+    * 'unigram (label frequencies)': no context; its accuracy is the majority-class baseline's;
+    * 'bigram (previous label)': the label before it;
+    * 'previous label + position in bar': also the step's position in a bar of ``bar_steps``
+      sixteenth notes (16: the 4/4 bar MelodyRNN's counters and lookbacks assume).
+
+    Each is smoothed toward the one above it (Dirichlet smoothing): P(y | c) = (n(c, y) +
+    alpha * K * P_lower(y)) / (n(c) + alpha * K) with K = num_classes and, for the unigram,
+    P_lower = 1/K, which is add-alpha smoothing (add-one by default, as majority_baseline). A
+    context never seen in training falls back to the model below. Returns, per model, the held-out
+    'accuracy' (its most likely label), 'log_likelihood_per_step' (nats) and 'steps'.
+    """
+    if bar_steps < 1 or alpha <= 0:
+        raise ValueError(f'bar_steps must be >= 1 and alpha > 0, got {bar_steps} and {alpha}')
+    train_labels = [np.asarray(labels, np.int64) for labels in train_labels]
+    holdout_labels = [np.asarray(labels, np.int64) for labels in holdout_labels]
+    if not any(len(labels) for labels in train_labels) or not any(len(l) for l in holdout_labels):
+        raise ValueError('no training or no held-out labels to count')
+    k, prior = num_classes, alpha * num_classes
+    unigram = np.zeros(k)
+    bigram = np.zeros((k + 1, k))
+    positional = np.zeros((k + 1, bar_steps, k))
+    for labels in train_labels:
+        previous, position = _label_contexts(labels, k, bar_steps)
+        np.add.at(unigram, labels, 1)
+        np.add.at(bigram, (previous, labels), 1)
+        np.add.at(positional, (previous, position, labels), 1)
+    p_unigram = (unigram + alpha) / (unigram.sum() + prior)
+    p_bigram = (bigram + prior * p_unigram) / (bigram.sum(-1, keepdims=True) + prior)
+    p_positional = ((positional + prior * p_bigram[:, None, :])
+                    / (positional.sum(-1, keepdims=True) + prior))
+    steps = {'unigram (label frequencies)': [], 'bigram (previous label)': [],
+             'previous label + position in bar': []}
+    for labels in holdout_labels:
+        previous, position = _label_contexts(labels, k, bar_steps)
+        for name, p in zip(steps, (p_unigram[None, :].repeat(len(labels), 0),
+                                   p_bigram[previous], p_positional[previous, position])):
+            steps[name].append((p.argmax(-1) == labels, np.log(p[np.arange(len(labels)), labels])))
+    return {name: {'accuracy': float(np.mean(np.concatenate([c for c, _ in rows]))),
+                   'log_likelihood_per_step': float(np.mean(np.concatenate([l for _, l in rows]))),
+                   'steps': int(sum(len(c) for c, _ in rows))}
+            for name, rows in steps.items()}
+
+
+def print_scores(rows: dict) -> None:
+    """One line per model: held-out accuracy and log-likelihood (nats per step)."""
+    print(f"{'':36s} {'accuracy':>8s} {'nats/step':>10s} {'steps':>7s}")
+    for name, scores in rows.items():
+        print(f"{name:36s} {scores['accuracy']:8.3f} {scores['log_likelihood_per_step']:10.3f} "
+              f"{scores['steps']:7d}")
+
+
+def verdict(name: str, scores: dict, baselines: dict) -> str:
+    """Whether ``scores`` beat every baseline row on both accuracy and log-likelihood, in words.
+
+    Compare only rows of one label space (the same configuration's encoding): a different set of
+    classes makes accuracies and likelihoods incomparable.
+    """
+    missing = [row for row in baselines.values() if row['steps'] != scores['steps']]
+    if missing:
+        raise ValueError(f"{name} was scored on {scores['steps']} steps, a baseline on "
+                         f"{missing[0]['steps']}: they are not the same held-out melodies")
+    lost = {metric: [base for base, row in baselines.items() if not scores[key] > row[key]]
+            for metric, key in (('accuracy', 'accuracy'), ('likelihood', 'log_likelihood_per_step'))}
+    if not any(lost.values()):
+        return f'{name} beats every baseline on accuracy and likelihood.'
+    worse = '; '.join(f'{metric} than {", ".join(names)}' for metric, names in lost.items() if names)
+    return f'{name} does not beat every baseline: no better {worse}.'
 
 
 @contextlib.contextmanager
@@ -391,22 +543,12 @@ def prepare_primer(sequence, instrument: int | None = None, announce: bool = Tru
 # Bundles and continuation arguments
 # --------------------------------------------------------------------------------------
 
-def read_bundle(path: str | os.PathLike, config: str | None = None):
-    """Parse and check a .mag file (a GeneratorBundle protobuf with a checkpoint and a metagraph).
+def check_bundle(bundle, path: str | os.PathLike, config: str | None = None):
+    """Refuse a parsed GeneratorBundle that is not a usable MelodyRNN, naming the file.
 
     ``config`` (optional) must match the configuration stored in the bundle: the book downloaded
     attention_rnn.mag but opened basic_rnn.mag; here a mismatch is an error, not a surprise.
     """
-    from magenta.models.shared import sequence_generator_bundle
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'MelodyRNN bundle {path} does not exist; point MELODY_BUNDLE at '
-                                'a .mag file, or unset it to use the released or the shipped bundle')
-    try:
-        bundle = sequence_generator_bundle.read_bundle_file(str(path))
-    except sequence_generator_bundle.GeneratorBundleParseError as err:
-        raise BundleError(f'{path} is not a readable .mag bundle ({err}); the file is corrupt or '
-                          'truncated: download or export it again') from None
     if not (bundle.checkpoint_file and bundle.metagraph_file and bundle.generator_details.id):
         raise BundleError(f'{path} holds no checkpoint, metagraph or generator id: it is not a '
                           'Magenta generator bundle (corrupt file?)')
@@ -420,25 +562,47 @@ def read_bundle(path: str | os.PathLike, config: str | None = None):
     return bundle
 
 
-def initialize_generator(generator, path: str | os.PathLike):
-    """generator.initialize(), with a clear error naming the bundle when its weights are broken."""
+@contextlib.contextmanager
+def bundle_errors(path: str | os.PathLike):
+    """Around reading a .mag file and restoring its model: errors that name the file.
+
+    A missing file raises FileNotFoundError before the block runs; Magenta's parse error (a
+    truncated or foreign file) and TensorFlow's restore errors (broken weights) become a
+    BundleError, which the notebook treats as "this bundle cannot be used".
+    """
     import tensorflow as tf
+    from magenta.models.shared import sequence_generator_bundle
+    if not Path(path).is_file():
+        raise FileNotFoundError(f'MelodyRNN bundle {path} does not exist; point MELODY_BUNDLE at '
+                                'a .mag file, or unset it to use the released or the shipped bundle')
     try:
-        generator.initialize()
+        yield
+    except BundleError:
+        raise
+    except sequence_generator_bundle.GeneratorBundleParseError as err:
+        raise BundleError(f'{path} is not a readable .mag bundle ({err}); the file is corrupt or '
+                          'truncated: download or export it again') from None
     except (tf.errors.OpError, ValueError, KeyError, IndexError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ''
         raise BundleError(f'{path}: the model in this bundle cannot be restored '
                           f'({type(err).__name__}: {first_line}); the file is corrupt') from None
-    return generator
+
+
+def read_bundle(path: str | os.PathLike, config: str | None = None):
+    """Parse and check a .mag file (a GeneratorBundle protobuf with a checkpoint and a metagraph)."""
+    from magenta.models.shared import sequence_generator_bundle
+    with bundle_errors(path):
+        bundle = sequence_generator_bundle.read_bundle_file(str(path))
+    return check_bundle(bundle, path, config)
 
 
 def check_generation_args(temperature: float = 1.0, beam_size: int = 1, branch_factor: int = 1,
-                          steps_per_iteration: int = 1) -> None:
+                          steps_per_iteration: int = 1, num_steps: int = 1) -> None:
     """Refuse settings Magenta would accept silently or fail on later."""
     if not temperature > 0:
         raise ValueError(f'temperature must be > 0, got {temperature}')
     for name, value in [('beam_size', beam_size), ('branch_factor', branch_factor),
-                        ('steps_per_iteration', steps_per_iteration)]:
+                        ('steps_per_iteration', steps_per_iteration), ('num_steps', num_steps)]:
         if int(value) != value or value < 1:
             raise ValueError(f'{name} must be a whole number >= 1, got {value}')
 
@@ -453,39 +617,12 @@ def count_primer_steps(primer, steps_per_quarter: int = 4) -> int:
     """How many 16th-note steps the primer occupies: up to the end of its last note, rounded up.
 
     Generation starts there, so ``target - count_primer_steps(primer)`` new steps make the result
-    end at step ``target`` (e.g. to continue a tune's first two bars up to the end of bar 4).
+    end at step ``target`` (e.g. to continue a tune's first 32 steps up to step 64).
     """
     if not primer.notes:
         raise ValueError('the primer is empty: it has no notes to continue')
     primer_end = max(n.end_time for n in primer.notes)
     return math.ceil(primer_end / _seconds_per_step(primer, steps_per_quarter) - 1e-6)
-
-
-def generate_section(primer, num_steps: int | None = None, *, total_steps: int | None = None,
-                     steps_per_quarter: int = 4) -> tuple[float, float]:
-    """(start, end) in seconds of the section to generate after ``primer``.
-
-    ``num_steps`` counts the 16th-note steps to add after the primer; ``total_steps`` instead gives
-    the length of the whole result. The book's get_options ended the section at
-    num_steps * seconds_per_step counted from time zero, so the primer's own length was silently
-    subtracted (and a primer longer than that made Magenta fail).
-    """
-    if (num_steps is None) == (total_steps is None):
-        raise ValueError('give exactly one of num_steps (steps to add) or total_steps')
-    primer_steps = count_primer_steps(primer, steps_per_quarter)
-    seconds_per_step = _seconds_per_step(primer, steps_per_quarter)
-    primer_end = max(n.end_time for n in primer.notes)
-    if total_steps is not None:
-        if total_steps <= primer_steps:
-            raise ValueError(f'the primer is {primer_steps} steps ({primer_end:.2f} s) long, but '
-                             f'the requested total length is {total_steps} steps: ask for more '
-                             'than the primer, pass num_steps (steps to add) or shorten the primer')
-        num_steps = total_steps - primer_steps
-    if int(num_steps) != num_steps or num_steps < 1:
-        raise ValueError(f'num_steps must be a whole number >= 1, got {num_steps}')
-    # Generation starts where the primer ends (Magenta refuses anything earlier) and the end sits a
-    # hair past the last grid line, because Magenta rounds the end time down to a step.
-    return primer_end, (primer_steps + int(num_steps)) * seconds_per_step + 1e-6
 
 
 def magenta_errors() -> tuple[type[BaseException], ...]:
