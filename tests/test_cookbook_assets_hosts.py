@@ -30,7 +30,9 @@ HTML = (b'<!DOCTYPE html>\n<html><head><title>Dropbox - 429 - Too many requests<
 class _Host(http.server.BaseHTTPRequestHandler):
     """Serves server.routes[path] = (body, how, content type); how is 'file' (honours Range),
     'short' (half the body, with a Content-Length that says it is all) or 'drop' (announces the
-    whole body, sends half, closes). Requests are recorded as (path, Range header)."""
+    whole body, sends half, closes). Every answer has an ETag; a Range request whose If-Range
+    names another ETag gets the whole file. Requests are recorded as (path, Range header), and
+    their If-Range headers in server.if_range."""
 
     def log_message(self, *args):
         pass
@@ -38,12 +40,16 @@ class _Host(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split('?')[0]
         self.server.requests.append((path, self.headers.get('Range')))
+        self.server.if_range.append(self.headers.get('If-Range'))
         if path not in self.server.routes:
             self.send_error(404, 'Not Found')
             return
         body, how, content_type = self.server.routes[path]
+        etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
         start = 0
         match = re.fullmatch(r'bytes=(\d+)-', self.headers.get('Range') or '')
+        if self.headers.get('If-Range', etag) != etag:
+            match = None  # the file changed since the partial download: send all of it
         if how == 'file' and match and int(match.group(1)) < len(body):
             start = int(match.group(1))
             self.send_response(206)
@@ -51,6 +57,7 @@ class _Host(http.server.BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         self.send_header('Content-Type', content_type)
+        self.send_header('ETag', etag)
         if how == 'short':
             body = body[:len(body) // 2]
         self.send_header('Content-Length', str(len(body) - start))
@@ -68,7 +75,7 @@ def host():
     """The local server; it shuts itself down after 120 s even if a test hangs."""
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Host)
     httpd.daemon_threads = True
-    httpd.routes, httpd.requests = {}, []
+    httpd.routes, httpd.requests, httpd.if_range = {}, [], []
     httpd.url = f'http://127.0.0.1:{httpd.server_address[1]}'
     thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.02}, daemon=True)
     thread.start()
@@ -227,7 +234,25 @@ def test_dropped_connection_resumes(host, folders, monkeypatch):
     _serve(host, url, good)
     assert cookbook.fetch_asset(name).read_bytes() == good
     assert host.requests[-1] == (url[len(host.url):], f'bytes={len(good) // 2}-')
-    assert not part.exists()
+    assert host.if_range[-1] == f'"{hashlib.sha256(good).hexdigest()[:16]}"'
+    assert _left_behind(asset) == [asset.filename, asset.filename + '.download.json']
+
+
+def test_file_changed_on_the_server_is_fetched_whole_not_spliced(host, folders, monkeypatch):
+    name = 'melody_rnn_attention_rnn'
+    first, other = _files(name)
+    asset, (url,) = _stand_in(monkeypatch, host, name, 'host')
+    _serve(host, url, first, 'drop')
+    with pytest.raises(cookbook.DownloadError, match='a later call resumes'):
+        cookbook.fetch_asset(name)
+    part = asset.path.with_name(asset.path.name + '.part')
+    info = json.loads(part.with_name(part.name + '.json').read_text())
+    etag = f'"{hashlib.sha256(first).hexdigest()[:16]}"'
+    assert info == {'url': url, 'validator': etag}
+    _serve(host, url, other)  # a new version on the server: resuming would splice two files
+    assert cookbook.fetch_asset(name).read_bytes() == other
+    assert host.requests[-1][1] == f'bytes={len(first) // 2}-' and host.if_range[-1] == etag
+    assert _left_behind(asset) == [asset.filename, asset.filename + '.download.json']
 
 
 def test_dropped_html_page_is_not_kept(host, folders, monkeypatch):

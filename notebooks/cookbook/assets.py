@@ -457,6 +457,18 @@ class _Restart(Exception):
     """The server cannot continue the partial file; start again from byte 0."""
 
 
+def _part_info(part: Path) -> Path:
+    """Beside a partial file: its URL and the server's validator (ETag or Last-Modified), sent
+    as If-Range when resuming, so that a file changed on the server is fetched whole again
+    instead of being spliced onto the old part."""
+    return part.with_name(part.name + '.json')
+
+
+def _drop_part(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _part_info(part).unlink(missing_ok=True)
+
+
 class _Failure(Exception):
     """One URL failed; ``keep_part``: the partial file is still good for resuming."""
 
@@ -471,6 +483,12 @@ def _stream_to_part(url: str, part: Path, offset: int, progress: bool, timeout: 
     headers = {'User-Agent': 'audio-cookbook (+' + REPO_URL + ')'}
     if offset:
         headers['Range'] = f'bytes={offset}-'
+        try:
+            validator = json.loads(_part_info(part).read_text()).get('validator')
+        except (OSError, ValueError, AttributeError):
+            validator = None  # no record of what the part came from: resume without If-Range
+        if isinstance(validator, str) and validator:
+            headers['If-Range'] = validator
     request = urllib.request.Request(url, headers=headers)
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -498,7 +516,13 @@ def _stream_to_part(url: str, part: Path, offset: int, progress: bool, timeout: 
                 raise _Restart()
             mode = 'ab'
         else:
-            offset, mode = 0, 'wb'  # the server ignored Range: start over cleanly
+            offset, mode = 0, 'wb'  # the server ignored Range, or the file changed: start over
+            etag = response.headers.get('ETag', '')
+            validator = etag if etag and not etag.startswith('W/') else response.headers.get('Last-Modified')
+            if validator:
+                _part_info(part).write_text(json.dumps({'url': url, 'validator': validator}))
+            else:
+                _part_info(part).unlink(missing_ok=True)
         length = response.headers.get('Content-Length')
         expected = int(length) if length and length.isdigit() else None
         received = 0
@@ -536,13 +560,13 @@ def _fetch_one(url: str, part: Path, sha256: str | None, size: int | None, kind:
     what = KINDS[kind].what if kind else 'the expected file'
     offset = part.stat().st_size if part.is_file() else 0
     if size is not None and offset > size:
-        part.unlink()
+        _drop_part(part)
         offset = 0
     if not (size is not None and offset == size):  # a complete .part only needs checking
         try:
             _stream_to_part(url, part, offset, progress, timeout, what)
         except _Restart:
-            part.unlink(missing_ok=True)
+            _drop_part(part)
             try:
                 _stream_to_part(url, part, 0, progress, timeout, what)
             except _Restart:
@@ -575,10 +599,11 @@ def _download(urls: Sequence[str], dest: Path, sha256: str | None, size: int | N
             _fetch_one(url, part, sha256, size, kind, progress, timeout, source)
         except _Failure as failure:
             if not failure.keep_part:
-                part.unlink(missing_ok=True)
+                _drop_part(part)
             failures.append((url, failure.reason))
             continue
         os.replace(part, dest)
+        _part_info(part).unlink(missing_ok=True)
         return dest, url
     if len(failures) == 1:
         (url, reason), = failures
