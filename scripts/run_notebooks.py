@@ -8,15 +8,21 @@ Jupyter. The executed copy (with outputs) is written to <outputs>/executed/<name
 <outputs> is COOKBOOK_OUTPUT_DIR or outputs/; the notebooks write their own results (audio,
 MIDI, figures) under the same folder. A failing notebook does not stop the others; the exit status
 is non-zero when any failed.
+
+The kernel talks to this script over local (IPC) sockets in a private temporary folder, not
+TCP, so nothing travels unencrypted through the network stack (and ipykernel has no reason to
+warn about it). Notebooks are read and written with their cell ids as stored (nbformat 4.5).
 """
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -29,16 +35,27 @@ def output_root():
     return root if root.is_absolute() else REPO_ROOT / root
 
 
-def execute(path, destination, timeout):
+def ipc_kernel_manager(folder):
+    """A python3 kernel manager whose sockets are files under ``folder`` (absolute: the kernel
+    starts in another working directory than this script)."""
+    return KernelManager(kernel_name='python3', transport='ipc', ip=str(Path(folder).resolve() / 'kernel'))
+
+
+def execute(path, destination, timeout, cwd=NOTEBOOKS_DIR):
+    """Run the notebook at ``path`` in a fresh kernel started in ``cwd``; write the executed copy
+    to ``destination``. Returns the CellExecutionError of a failing cell, or None."""
     notebook = nbformat.read(path, as_version=4)
+    sockets = tempfile.mkdtemp(prefix='cookbook-kernel-')  # private (mode 0700)
     client = NotebookClient(notebook, timeout=timeout, kernel_name='python3',
-                            resources={'metadata': {'path': str(NOTEBOOKS_DIR)}})
+                            km=ipc_kernel_manager(sockets),
+                            resources={'metadata': {'path': str(cwd)}})
     error = None
     try:
         client.execute()
     except CellExecutionError as exc:
         error = exc
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         # Keep the executed copy even when a cell failed: it shows where and why.
         destination.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile('w', dir=destination.parent, suffix='.tmp',

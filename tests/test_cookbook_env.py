@@ -1,6 +1,7 @@
 """cookbook.env: settings from the environment, paths, device, seeding, notices, Colab set-up."""
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import types
@@ -26,7 +27,8 @@ def test_paths():
     assert cookbook.DATA_DIR == cookbook.REPO_ROOT / 'data'
     assert cookbook.SAMPLES_DIR == cookbook.DATA_DIR / 'samples'
     assert cookbook.CHECKPOINT_DIR == cookbook.REPO_ROOT / 'checkpoints'
-    assert cookbook.REPO_URL == 'https://github.com/audio-cookbook/audio-cookbook'
+    # its value is checked against every copy in the repository by tests/test_repo_url.py
+    assert re.fullmatch(r'https://github\.com/[A-Za-z0-9-]+/[A-Za-z0-9._-]+', cookbook.REPO_URL)
 
 
 @pytest.mark.parametrize('value, expected', [
@@ -195,30 +197,121 @@ def test_colab_setup_is_a_no_op_outside_colab(monkeypatch, fake_run):
     assert fake_run == []
 
 
-def test_colab_setup_installs_only_what_is_missing(monkeypatch, fake_run, capsys):
+KEPT_VERSIONS = {'tensorflow': '2.20.0', 'keras': '3.13.2', 'tf_keras': '2.20.1',
+                 'torch': '2.11.0+cu128', 'numpy': '2.1.3', 'protobuf': '5.29.6'}
+
+
+@pytest.fixture
+def colab(monkeypatch, tmp_path):
+    """Pretend to be in Colab with Colab's versions of the kept packages; no real installs."""
     monkeypatch.setattr(cookbook.env, 'is_colab', lambda: True)
+    versions = dict(KEPT_VERSIONS)
+    monkeypatch.setattr(cookbook.env, '_installed_version', lambda name: versions.get(name))
+    monkeypatch.setattr(cookbook.env, '_kept_constraints_path',
+                        lambda: tmp_path / 'cookbook-colab-constraints.txt')
+    return versions
+
+
+def test_colab_setup_installs_only_what_is_missing_pinned_and_held(monkeypatch, fake_run, capsys,
+                                                                   colab, tmp_path):
     monkeypatch.delenv('TF_USE_LEGACY_KERAS', raising=False)
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
-                        lambda name, *a: None if name in ('magenta', 'surely_missing_pkg',
-                                                          'missing_mod') else real_find_spec(name))
+                        lambda name, *a: None if name in ('magenta', 'surely_missing_pkg', 'missing_mod',
+                                                          'pretty_midi', 'fluidsynth') else real_find_spec(name))
     commands = cookbook.colab_setup(
         pip_packages=['numpy', 'surely_missing_pkg', 'soundfile>=0.12',
-                      'missing_mod:some-dist==1.0', 'IPython:ipython'],
+                      'missing_mod:some-dist==1.0', 'IPython:ipython',
+                      'pretty_midi:pretty_midi>=0.2.11', 'fluidsynth:pyfluidsynth'],
         apt_packages=['sox', 'fluidsynth'], magenta=True)
+    constraints = tmp_path / 'cookbook-colab-constraints.txt'
     pip = [sys.executable, '-m', 'pip', 'install', '-q']
-    expected = [pip + ['surely_missing_pkg', 'some-dist==1.0'],
+    # bare or ranged specs take requirements.txt's tested version; exact pins stay as written
+    expected = [pip + ['-c', str(constraints), 'surely_missing_pkg', 'some-dist==1.0',
+                       'pretty_midi==0.2.11.post0', 'pyfluidsynth==1.4.0'],
                 ['apt-get', 'update', '-qq'],
                 ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'fluidsynth'],
                 pip + ['--no-deps', 'magenta==2.1.4']]
     assert commands == expected
     assert [c for c in fake_run if c[0] != 'dpkg-query'] == expected
+    assert constraints.read_text().split() == [
+        'tensorflow==2.20.0', 'keras==3.13.2', 'tf_keras==2.20.1', 'torch==2.11.0+cu128',
+        'numpy==2.1.3', 'protobuf==5.29.6']
     assert os.environ['TF_USE_LEGACY_KERAS'] == '1'
     assert '$ apt-get install -y -qq --no-install-recommends fluidsynth' in capsys.readouterr().out
 
 
-def test_colab_setup_nothing_missing_runs_nothing(monkeypatch, fake_run):
-    monkeypatch.setattr(cookbook.env, 'is_colab', lambda: True)
+def test_colab_setup_holds_only_the_kept_packages_that_are_installed(monkeypatch, fake_run, colab,
+                                                                     tmp_path):
+    del colab['torch'], colab['tf_keras']  # e.g. a runtime without them
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None)
+    cookbook.colab_setup(['num2words==0.5.14'])
+    assert (tmp_path / 'cookbook-colab-constraints.txt').read_text().split() == [
+        'tensorflow==2.20.0', 'keras==3.13.2', 'numpy==2.1.3', 'protobuf==5.29.6']
+    assert fake_run[-1][-3:] == ['-c', str(tmp_path / 'cookbook-colab-constraints.txt'),
+                                 'num2words==0.5.14']
+
+
+def test_colab_setup_refuses_an_installed_package_too_old_for_our_calls(monkeypatch, fake_run,
+                                                                        colab):
+    """A pre-installed pretty_midi 0.2.10 has no fluidsynth(synthesizer=...): say so, change nothing."""
+    colab['pretty_midi'] = '0.2.10'
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: object() if name == 'pretty_midi' else real_find_spec(name))
+    with pytest.raises(RuntimeError) as info:
+        cookbook.colab_setup(['pretty_midi:pretty_midi>=0.2.11', 'surely_missing_pkg'])
+    message = str(info.value)
+    assert 'pretty_midi 0.2.10 is installed' in message and 'pretty_midi>=0.2.11' in message
+    assert 'pip install "pretty_midi==0.2.11.post0"' in message and 'Restart session' in message
+    assert fake_run == []  # nothing installed, nothing upgraded
+
+
+def test_colab_setup_too_old_kept_package_is_named_as_colabs(monkeypatch, fake_run, colab):
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: object())
+    with pytest.raises(RuntimeError, match=r'tf_keras 2\.20\.1 is installed \(one of the packages Colab'):
+        cookbook.colab_setup(['tf_keras>=2.21'])
+    assert fake_run == []
+
+
+def test_colab_setup_installed_and_new_enough_runs_nothing(monkeypatch, fake_run, colab):
+    colab['pretty_midi'] = '0.2.11.post0'
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: object())
+    assert cookbook.colab_setup(['pretty_midi:pretty_midi>=0.2.11', 'tf_keras', 'numpy>=2']) == []
+    assert fake_run == []
+
+
+@pytest.mark.parametrize('spec, expected', [
+    ('verovio', 'verovio==6.4.1'),                            # bare: the tested version
+    ('pretty_midi>=0.2.11', 'pretty_midi==0.2.11.post0'),     # a range the tested version meets
+    ('pretty_midi<0.2', 'pretty_midi<0.2'),                   # a range it does not meet: as written
+    ('note-seq==0.0.4', 'note-seq==0.0.4'),                   # an exact pin: as written
+    ('surely-unknown-pkg', 'surely-unknown-pkg'),             # not in requirements.txt
+    ('Pretty-MIDI', 'Pretty-MIDI==0.2.11.post0'),             # names compared as PEP 503 names
+])
+def test_pinned_takes_the_tested_version_when_the_spec_allows(spec, expected):
+    assert cookbook.env._pinned(spec, cookbook.env._project_pins()) == expected
+
+
+def test_project_pins_read_requirements():
+    pins = cookbook.env._project_pins()
+    assert pins['tensorflow'] and pins['pretty-midi'] and pins['nbval']
+    assert all('==' not in v and ' ' not in v for v in pins.values())
+
+
+def test_colab_setup_failed_install_says_what_pip_was_held_to(monkeypatch, colab):
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None)
+
+    def run(command, **kwargs):
+        return subprocess.CompletedProcess(command, 1, '', 'ResolutionImpossible: numpy>=2.4 wanted')
+
+    monkeypatch.setattr(cookbook.env.subprocess, 'run', run)
+    with pytest.raises(RuntimeError, match=r'(?s)held to the installed tensorflow==2\.20\.0.*numpy==2\.1\.3'
+                                           r'.*ResolutionImpossible'):
+        cookbook.colab_setup(['needs-new-numpy==1.0'])
+
+
+def test_colab_setup_nothing_missing_runs_nothing(monkeypatch, fake_run, colab):
     assert cookbook.colab_setup(['numpy', 'soundfile'], ['sox']) == []
     assert all(c[0] == 'dpkg-query' for c in fake_run)
 
@@ -296,13 +389,12 @@ def test_quiet_native_logs_lets_exceptions_through_and_restores_stderr():
     os.fstat(2)  # fd 2 is open again
 
 
-def test_colab_setup_failing_step_names_command_and_shows_its_output(monkeypatch):
-    monkeypatch.setattr(cookbook.env, 'is_colab', lambda: True)
+def test_colab_setup_failing_step_names_command_and_shows_its_output(monkeypatch, colab):
     monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None)
 
     def run(command, **kwargs):
         return subprocess.CompletedProcess(command, 1, '', 'ERROR: No matching distribution found for nopkg')
 
     monkeypatch.setattr(cookbook.env.subprocess, 'run', run)
-    with pytest.raises(RuntimeError, match=r'(?s)exit 1.*pip install -q nopkg.*No matching distribution'):
+    with pytest.raises(RuntimeError, match=r'(?s)exit 1.*pip install -q -c \S+ nopkg.*No matching distribution'):
         cookbook.colab_setup(['nopkg'])

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -243,34 +244,121 @@ def _apt_installed(package: str) -> bool:
     return result.returncode == 0 and 'install ok installed' in (result.stdout or '')
 
 
+# What Colab ships and the set-up must never replace: pip is held to their installed versions,
+# so an install that needs other versions fails instead of swapping Colab's builds.
+COLAB_KEPT = ('tensorflow', 'keras', 'tf_keras', 'torch', 'numpy', 'protobuf')
+
+
+def _installed_version(distribution: str) -> str | None:
+    from importlib import metadata
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r'[-_.]+', '-', name).lower()
+
+
+def _project_pins() -> dict[str, str]:
+    """{canonical name: version} of requirements.txt: the versions this project tests."""
+    path = REPO_ROOT / 'requirements.txt'
+    if not path.is_file():
+        return {}
+    pins = {}
+    for line in path.read_text(encoding='utf-8').splitlines():
+        match = re.match(r'^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*$', line.strip())
+        if match:
+            pins[_canonical(match.group(1))] = match.group(2)
+    return pins
+
+
+def _pinned(spec: str, pins: dict[str, str]) -> str:
+    """The spec pinned to the tested version (requirements.txt) when that version satisfies it."""
+    from packaging.requirements import Requirement
+    requirement = Requirement(spec)
+    tested = pins.get(_canonical(requirement.name))
+    if requirement.url or tested is None or str(requirement.specifier).startswith('=='):
+        return spec
+    if requirement.specifier and not requirement.specifier.contains(tested, prereleases=True):
+        return spec
+    return f'{requirement.name}=={tested}'
+
+
+def _too_old(spec: str) -> str | None:
+    """A reader-facing message when the installed release does not satisfy ``spec``, else None."""
+    from packaging.requirements import Requirement
+    requirement = Requirement(spec)
+    installed = _installed_version(requirement.name)
+    if installed is None or not requirement.specifier or \
+            requirement.specifier.contains(installed, prereleases=True):
+        return None
+    wanted = _pinned(requirement.name, _project_pins())
+    wanted = wanted if '==' in wanted else spec
+    kept = ' (one of the packages Colab ships)' if _canonical(requirement.name) in \
+        {_canonical(n) for n in COLAB_KEPT} else ''
+    return (f'{requirement.name} {installed} is installed{kept}, but this notebook calls features '
+            f'of {spec}, which that release lacks. The set-up never upgrades a package that is '
+            f'already installed. Upgrade it yourself with  pip install "{wanted}"  (in Colab: '
+            f'!pip install -q "{wanted}"), restart the runtime (Runtime > Restart session) and run '
+            f'the notebook again.')
+
+
+def _kept_constraints_path() -> Path:
+    return Path(tempfile.gettempdir()) / 'cookbook-colab-constraints.txt'
+
+
+def _kept_constraints() -> Path:
+    """A pip constraints file holding the installed versions of COLAB_KEPT (kept for reruns)."""
+    lines = [f'{name}=={version}' for name in COLAB_KEPT
+             if (version := _installed_version(name)) is not None]
+    path = _kept_constraints_path()
+    path.write_text(''.join(line + '\n' for line in lines), encoding='utf-8')
+    return path
+
+
 def colab_setup(pip_packages: Iterable[str] = (), apt_packages: Iterable[str] = (),
                 magenta: bool = False) -> list[list[str]]:
-    """Install what Colab lacks; a no-op anywhere else.
+    """Install what Colab lacks, never changing what it has; a no-op anywhere else.
 
     ``pip_packages`` entries are 'import_name:pip-spec' (e.g. 'note_seq:note-seq==0.0.5') or a
     plain spec whose import name is the distribution name with '-' -> '_'. Only packages whose
-    import name cannot be found are installed. ``magenta=True`` installs magenta==2.1.4 with
-    --no-deps (its pinned dependencies do not install on Python >= 3.10) and sets
-    TF_USE_LEGACY_KERAS=1, which its MelodyRNN needs. Returns the install commands run.
+    import name cannot be found are installed, at the version requirements.txt pins when the spec
+    allows it, with pip held (``-c``) to the installed versions of COLAB_KEPT (tensorflow, keras,
+    tf_keras, torch, numpy, protobuf). A package that is installed but older than its spec asks
+    for raises RuntimeError saying so and how to upgrade it by hand. ``magenta=True`` installs
+    magenta==2.1.4 with --no-deps (its pinned dependencies do not install on Python >= 3.10) and
+    sets TF_USE_LEGACY_KERAS=1, which its MelodyRNN needs. Returns the install commands run.
     """
     if not is_colab():
         return []
     commands: list[list[str]] = []
 
-    def run(command: list[str]) -> None:
+    def run(command: list[str], hint: str = '') -> None:
         # One line per step; the tool's own chatter (hundreds of apt lines) is shown only when
         # the step fails, with the command, so the reader can rerun it by hand.
         print('$', ' '.join(command), flush=True)
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f'set-up step failed (exit {done.returncode}): {" ".join(command)}\n'
-                               f'{(done.stdout or "")[-2000:]}{(done.stderr or "")[-2000:]}')
+                               f'{hint}{(done.stdout or "")[-2000:]}{(done.stderr or "")[-2000:]}')
         commands.append(command)
 
-    missing = [spec for import_name, spec in map(_split_pip_entry, pip_packages)
+    entries = [_split_pip_entry(entry) for entry in pip_packages]
+    too_old = [message for import_name, spec in entries
+               if importlib.util.find_spec(import_name) is not None and (message := _too_old(spec))]
+    if too_old:
+        raise RuntimeError('\n'.join(too_old))
+    pins = _project_pins()
+    missing = [_pinned(spec, pins) for import_name, spec in entries
                if importlib.util.find_spec(import_name) is None]
     if missing:
-        run([sys.executable, '-m', 'pip', 'install', '-q', *missing])
+        constraints = _kept_constraints()
+        kept = ', '.join(constraints.read_text(encoding='utf-8').split())
+        run([sys.executable, '-m', 'pip', 'install', '-q', '-c', str(constraints), *missing],
+            hint=f'(pip was held to the installed {kept}: a package that needs other versions of '
+                 f'them cannot be installed here.)\n')
     apt_missing = [package for package in apt_packages if not _apt_installed(package)]
     if apt_missing:
         run(['apt-get', 'update', '-qq'])
@@ -281,8 +369,6 @@ def colab_setup(pip_packages: Iterable[str] = (), apt_packages: Iterable[str] = 
             run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', 'magenta==2.1.4'])
     importlib.invalidate_caches()
     return commands
-
-
 
 
 @contextlib.contextmanager
