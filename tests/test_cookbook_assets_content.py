@@ -97,7 +97,8 @@ def test_legacy_torch_check_runs_no_code_from_the_file(tmp_path):
 
 def test_generic_check_and_unknown_kind(tmp_path):
     assert assets.content_problem(_write(tmp_path, bytes(range(256))), None) is None
-    assert assets.content_problem(_write(tmp_path, b'<html><body>x'), None).startswith('an HTML page of 13 bytes, not the expected file')
+    page = assets.content_problem(_write(tmp_path, b'<html><body>x'), None)
+    assert page.startswith('an HTML page of 13 bytes, not the expected file')
     # raw weights may start with any byte, '<' included: only a real page counts as HTML
     assert assets.content_problem(_write(tmp_path, b'<\x00\x01\x02' * 100), 'tf_data') is None
     with pytest.raises(ValueError, match="unknown kind 'pth'"):
@@ -109,7 +110,8 @@ def test_tensorflow_index_and_metagraph(tmp_path):
     pytest.importorskip('tensorflow')
     cookbook.quiet_tensorflow()
     import tensorflow as tf
-    prefix = tf.train.Checkpoint(v=tf.Variable(np.arange(6, dtype=np.float32))).write(str(tmp_path / 'm.ckpt'))
+    variable = tf.Variable(np.arange(6, dtype=np.float32))
+    prefix = tf.train.Checkpoint(v=variable).write(str(tmp_path / 'm.ckpt'))
     index = (tmp_path / 'm.ckpt.index').read_bytes()
     assert prefix.endswith('m.ckpt') and assets.content_problem(tmp_path / 'm.ckpt.index', 'tf_index') is None
     assert 'no TensorFlow table footer' in assets.content_problem(_write(tmp_path, index[:-1]), 'tf_index')
@@ -121,5 +123,6 @@ def test_tensorflow_index_and_metagraph(tmp_path):
     meta = (tmp_path / 'infer.meta').read_bytes()
     assert assets.content_problem(tmp_path / 'infer.meta', 'tf_metagraph') is None
     for cut in (len(meta) // 2, len(meta) - 1):
-        assert 'does not parse as a MetaGraphDef' in assets.content_problem(_write(tmp_path, meta[:cut]), 'tf_metagraph')
+        problem = assets.content_problem(_write(tmp_path, meta[:cut]), 'tf_metagraph')
+        assert 'does not parse as a MetaGraphDef' in problem
     assert 'without any graph node' in assets.content_problem(_write(tmp_path, b'\x0a\x00'), 'tf_metagraph')

@@ -231,7 +231,8 @@ def test_registry_holds_the_real_assets():
     v2 = cookbook.ASSETS['speech_commands_v0.02']
     assert (v2.size, v2.sha256) == (
         2428923189, 'af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58')
-    assert v2.url == 'https://storage.googleapis.com/download.tensorflow.org/data/speech_commands_v0.02.tar.gz'
+    assert v2.url == ('https://storage.googleapis.com/download.tensorflow.org/data/'
+                      'speech_commands_v0.02.tar.gz')
     ljspeech = cookbook.ASSETS['ljspeech_1.1']
     assert (ljspeech.size, ljspeech.kind) == (2748572632, 'tar.bz2')
     assert cookbook.ASSETS['ljspeech_1.1'].url == \
