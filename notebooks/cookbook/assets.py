@@ -531,21 +531,21 @@ def _stream_to_part(url: str, part: Path, offset: int, progress: bool, timeout: 
                                          initial=offset, unit='B', unit_scale=True,
                                          unit_divisor=1024, desc=part.name[:-len('.part')],
                                          disable=not progress) as bar:
-            try:
-                while True:
+            lost = None
+            while True:
+                try:
                     chunk = response.read(1 << 20)
-                    if not chunk:
-                        break
-                    f.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-            except (OSError, http.client.HTTPException) as error:
-                lost = f'connection lost after {offset + received} bytes ({error!r})'
-            else:
-                lost = None
-                # http.client returns a short body without complaint when the peer closes early.
-                if expected is not None and received != expected:
-                    lost = f'connection closed after {offset + received} of {offset + expected} bytes'
+                except (OSError, http.client.HTTPException) as error:
+                    lost = f'connection lost after {offset + received} bytes ({error!r})'
+                    break
+                if not chunk:
+                    break
+                f.write(chunk)  # a full disk raises OSError here, and the part stays for resuming
+                received += len(chunk)
+                bar.update(len(chunk))
+            # http.client returns a short body without complaint when the peer closes early.
+            if lost is None and expected is not None and received != expected:
+                lost = f'connection closed after {offset + received} of {offset + expected} bytes'
     if lost is not None:
         problem = content_problem(part, what=what) if part.stat().st_size else None
         if problem is not None:  # a partial HTML page is not worth resuming
@@ -746,7 +746,7 @@ def fetch_or_explain(names: str | Sequence[str], load: Callable | None = None, *
     tail = f' {instead}' if instead else ''
     try:
         paths = [fetch_asset(name) for name in names]
-    except (DownloadError, KeyError) as error:
+    except (DownloadError, KeyError, OSError) as error:  # OSError: e.g. a full disk
         reason = error.args[0] if isinstance(error, KeyError) else error
         env.notice(f'The released {label} is not available: {reason}.{tail}')
         return None
