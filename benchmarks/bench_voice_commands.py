@@ -1,31 +1,44 @@
 #!/usr/bin/env python3
 """Benchmark of notebook 1 (voice commands): the recipe's approach against the improved one.
 
-On one directory in the Speech Commands layout and one word list, in one run, on the same files
-and the same speaker-disjoint split (the directory's validation_list.txt / testing_list.txt;
-models train on the training and validation speakers, as in the notebook, and are tested on the
-testing speakers):
+On one directory in the Speech Commands layout and one word list, with the directory's own
+speaker-disjoint lists (validation_list.txt, testing_list.txt):
+
+* every model trains on the training speakers only; every choice (augmentation or not, the
+  streaming detector's smoothing and threshold) is made on the validation speakers; the testing
+  speakers are scored once, after the choices, and never steer anything;
+* seeds: every CNN variant is trained once per seed and reported as mean and spread (sample
+  standard deviation) over the seeds.
+
+It prints:
 
 1. loading speed in files per second: the recipe's loop (librosa.load at 22,050 Hz, one file at
-   a time) against the new pipeline (native 16 kHz, parallel) with a cold cache, no cache, one
-   thread, with the log-mel features, and a warm cache (reported separately);
-2. test accuracy of the recipe's Conv1D model and of the log-mel CNN on the same test clips, and
-   the ablation: the same CNN without augmentation;
-3. the CNN as TensorFlow Lite: float, dynamic-range and full-int8 sizes and accuracies, latency
-   on this host's CPU;
-4. streaming: the CNN over a long recording of test commands in background noise, hits, misses
-   and false alarms.
+   a time) against the pipeline (native 16 kHz; plain 16-bit PCM through the standard library's
+   wave module, anything else through soundfile), also with soundfile alone; target 10x;
+2. validation accuracy of each CNN variant (log-mel with and without augmentation, and the same
+   CNN reading the raw waveform through learned filters instead of log-mel), the choice, then
+   test accuracy of every model, the recipe's Conv1D given the same training time as one CNN
+   run (or the book's 30 epochs, whichever ends first; --recipe-epochs);
+3. the 12-class model (keywords, _silence_ cut from the background noise, _unknown_ where the
+   folder has other words): test accuracy and the share of silence/unknown clips taken for a
+   keyword;
+4. that model as TensorFlow Lite: float, dynamic-range and full int8 (int8 input and output,
+   the inputs quantised with the file's scale and zero point), sizes, accuracies, host latency;
+5. streaming: the 12-class model over a recording of test commands in test-split background
+   noise, causal smoothing (past windows only), hits, misses, false alarms, and false alarms per
+   hour over background audio alone. Target: at least 90 % found with at most one false alarm
+   per minute of background audio.
 
 Models, features, training and detection are the notebook's own `library` cells; loading is
-cookbook.speech_commands. Targets: the pipeline at least 10x the recipe's loop; the CNN at least
-0.90 test accuracy on the 10 keywords of the shared dev data.
+cookbook.speech_commands.
 
-    .venv/bin/python benchmarks/bench_voice_commands.py                      # the shared dev data
-    .venv/bin/python benchmarks/bench_voice_commands.py --data DIR --words bed,bird,tree
+    .venv/bin/python benchmarks/bench_voice_commands.py --data DIR --words yes,no,up,down,left,right,on,off,stop,go
+    .venv/bin/python benchmarks/bench_voice_commands.py --data DIR --quick   # 1-2 minutes, says nothing
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -36,25 +49,51 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / 'notebooks'))
 
-DEFAULT_DATA = REPO_ROOT.parent / 'shared' / 'data' / 'speech_commands_dev'
 DEFAULT_WORDS = 'yes,no,up,down,left,right,on,off,stop,go'
 LOADING_TARGET = 10.0
-ACCURACY_TARGET = 0.90
+STREAM_TARGET = (0.90, 1.0)  # share of commands found, false alarms per minute of background
+VARIANTS = {  # name: train_cnn keyword arguments
+    'log-mel CNN': dict(augment=True),
+    'log-mel CNN, no augmentation': dict(augment=False),
+    'waveform CNN (learned filters)': dict(augment=True, features='waveform'),
+}
+SHORT = dict(zip(('augmented', 'plain', 'waveform'), VARIANTS))  # --variants names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--data', type=Path, default=DEFAULT_DATA,
-                        help=f'a folder in the Speech Commands layout (default {DEFAULT_DATA})')
+    parser.add_argument('--data', type=Path, default=os.environ.get('SPEECH_COMMANDS_DIR'),
+                        help='a folder in the Speech Commands layout (default: $SPEECH_COMMANDS_DIR)')
     parser.add_argument('--words', default=DEFAULT_WORDS, help=f'comma-separated (default {DEFAULT_WORDS})')
-    parser.add_argument('--recipe-epochs', type=int, default=8,
-                        help='epochs for the recipe model (default 8; the book used 30)')
-    parser.add_argument('--epochs', type=int, default=40, help='epochs for the CNN (default 40, as the notebook)')
+    parser.add_argument('--epochs', type=int, default=40, help='epochs of every CNN run (default 40, as the notebook)')
+    parser.add_argument('--recipe-epochs', type=int, default=30,
+                        help='most epochs of the recipe model (default 30, the book\'s); it also stops '
+                             'when it has trained as long as the first CNN run')
+    parser.add_argument('--seeds', type=int, default=3, help='seeds per CNN variant (default 3)')
+    parser.add_argument('--variants', default=','.join(SHORT),
+                        help='CNN variants to train, comma-separated: augmented (log-mel CNN), plain (the same '
+                             'without augmentation), waveform (learned filters instead of log-mel); default all')
+    parser.add_argument('--stream-commands', type=int, default=40, help='commands in each stream (default 40)')
+    parser.add_argument('--background-minutes', type=float, default=10.0,
+                        help='minutes of background-only audio for false alarms per hour (default 10)')
     parser.add_argument('--workers', type=int, default=None, help='loader threads (default: the pipeline\'s)')
-    parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--repeats', type=int, default=3, help='timings are the best of this many runs')
     parser.add_argument('--skip-training', action='store_true', help='loading speed only')
+    parser.add_argument('--json', type=Path, help='also write every figure to this JSON file')
+    parser.add_argument('--quick', action='store_true',
+                        help='a 1-2 minute smoke run: 2 epochs, 1 seed, 160 training clips; its figures say nothing')
     args = parser.parse_args(argv)
+    if args.data is None:
+        parser.error('give --data DIR or set SPEECH_COMMANDS_DIR (a folder in the Speech Commands layout)')
+    if args.quick:
+        args.epochs, args.recipe_epochs, args.seeds, args.repeats = 2, 1, 1, 1
+        args.stream_commands, args.background_minutes = 6, 0.5
+    variants = [v.strip() for v in args.variants.split(',') if v.strip()]
+    unknown = [v for v in variants if v not in SHORT]
+    if unknown or not {'augmented', 'plain'} & set(variants):
+        parser.error(f'--variants {args.variants!r}: choose among {", ".join(SHORT)}, '
+                     'with augmented or plain among them')
+    variants = [SHORT[v] for v in variants]
 
     import cookbook
     cookbook.quiet_tensorflow()
@@ -66,17 +105,36 @@ def main(argv=None):
     import tensorflow as tf
 
     words = [w.strip() for w in args.words.split(',') if w.strip()]
-    task = sc.build_task(args.data, 'words', words, seed=args.seed)
+    task = sc.build_task(args.data, 'words', words, seed=0)
     files = [f for split in sc.SPLITS for f in task.files[split]]
-    print(f'data: {args.data.resolve()} ({len(files)} clips of {len(words)} words: {", ".join(words)})')
-    print('split (speaker-disjoint lists): ' + ', '.join(f'{s} {len(task.files[s])}' for s in sc.SPLITS))
-    print(f'machine: {platform.machine()}, {os.cpu_count()} CPU cores, '
-          f'GPU: {"yes" if tf.config.list_physical_devices("GPU") else "none"}; Python '
-          f'{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, '
-          f'librosa {librosa.__version__}')
-    loading(args, nb, sc, np, tf, librosa, files)
+    results = {'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), 'quick': args.quick,
+               'data': str(args.data.resolve()), 'words': words, 'epochs': args.epochs, 'seeds': args.seeds,
+               'split': {s: len(task.files[s]) for s in sc.SPLITS}}
+    say(f'data: {args.data.resolve()} ({len(files)} clips of {len(words)} words: {", ".join(words)})')
+    say('speaker-disjoint split (the folder\'s lists): '
+        + ', '.join(f'{s} {len(task.files[s])}' for s in sc.SPLITS))
+    say(f'machine: {platform.machine()}, {os.cpu_count()} CPU cores, '
+        f'GPU: {"yes" if tf.config.list_physical_devices("GPU") else "none"}; load average at start '
+        f'{load()}; Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras '
+        f'{keras.__version__}, librosa {librosa.__version__}; {results["date"]}')
+    if args.quick:
+        say('QUICK MODE: 2 epochs, 1 seed, 160 training clips; the accuracies below say nothing')
+    results['loading'] = loading(args, nb, sc, librosa, files)
     if not args.skip_training:
-        accuracy(args, nb, sc, np, keras, task)
+        run = Run(args, nb, sc, np, keras, results)
+        run.words_task(task, variants)
+        run.report_test(variants)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    say(f'done; load average at the end {load()}')
+
+
+def say(text=''):
+    print(text, flush=True)
+
+
+def load():
+    return ', '.join(f'{x:.1f}' for x in os.getloadavg())
 
 
 def best_of(fn, repeats):
@@ -89,7 +147,7 @@ def best_of(fn, repeats):
     return min(times)
 
 
-def loading(args, nb, sc, np, tf, librosa, files):
+def loading(args, nb, sc, librosa, files):
     # Both loaders read the same files from the page cache: read every byte once first.
     for rel in files:
         (args.data / rel).read_bytes()
@@ -100,121 +158,246 @@ def loading(args, nb, sc, np, tf, librosa, files):
     recipe_seconds = best_of(lambda: kept.__setitem__(slice(None), [
         nb.vectorize_directory(args.data / w, i) for i, w in enumerate(words)]), args.repeats)
     n_kept = sum(len(features) for features, _, _ in kept)
-
     reports = []
 
     def cold():  # a fresh, empty cache folder each time: reads, checks, pads and writes all
         with tempfile.TemporaryDirectory() as cache:
             _, _, report = sc.load_clips(args.data, files, cache_dir=cache, workers=args.workers)
-            assert not report.from_cache
             reports.append(report)
     cold_seconds = best_of(cold, args.repeats)
+    no_cache_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=args.workers), args.repeats)
+    one_thread_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=1), args.repeats)
+    plain_reader = sc._read_plain_pcm16
+    sc._read_plain_pcm16 = lambda path: None  # every file through soundfile, as before the fast path
+    try:
+        soundfile_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=1), args.repeats)
+    finally:
+        sc._read_plain_pcm16 = plain_reader
     with tempfile.TemporaryDirectory() as cache:
         sc.load_clips(args.data, files, cache_dir=cache, workers=args.workers)
         warm_seconds = best_of(lambda: sc.load_clips(args.data, files, cache_dir=cache,
                                                      workers=args.workers), args.repeats)
-    no_cache_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=args.workers), args.repeats)
-    one_thread_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=1), args.repeats)
-    # ... plus the log-mel features on this CPU, as a compiled function in batches of 512
-    mel, _ = nb.log_mel_front_end(sc.load_clips(args.data, files[:64])[0])  # the notebook's layer
-    log_mel = tf.function(mel)
-    log_mel(sc.as_float(np.zeros((512, sc.CLIP_SAMPLES), np.int16)))  # trace once
-
-    def with_features():
-        clips, _, _ = sc.load_clips(args.data, files, workers=args.workers)
-        for i in range(0, len(clips), 512):
-            batch = sc.as_float(clips[i:i + 512])
-            if len(batch) < 512:  # keep one traced shape
-                batch = np.concatenate([batch, np.zeros((512 - len(batch), batch.shape[1]), np.float32)])
-            log_mel(batch).numpy()
-    features_seconds = best_of(with_features, args.repeats)
-
     n = len(files)
-    print(f'\nloading (files per second, higher is better; best of {args.repeats} runs each)')
+    say(f'\nloading {n} files (files per second, higher is better; best of {args.repeats} runs each; '
+        f'load average {load()})')
     rows = [('recipe loop (librosa.load at 22,050 Hz, one by one)', recipe_seconds),
-            ('new pipeline, cold cache (writes the cache)', cold_seconds),
-            ('new pipeline, no cache', no_cache_seconds),
-            ('new pipeline, 1 thread, no cache', one_thread_seconds),
-            ('new pipeline + log-mel features on this CPU', features_seconds),
-            ('new pipeline, warm cache (reported separately)', warm_seconds)]
+            ('pipeline, cold cache (reads, checks, writes the cache)', cold_seconds),
+            ('pipeline, no cache', no_cache_seconds),
+            ('pipeline, 1 thread, no cache', one_thread_seconds),
+            ('pipeline, 1 thread, soundfile for every file', soundfile_seconds),
+            ('pipeline, warm cache (reported separately)', warm_seconds)]
     for label, seconds in rows:
-        print(f'  {label:<52} {n / seconds:9.0f} files/s ({seconds:.3f} s)  ratio {recipe_seconds / seconds:5.1f}x')
-    print(f'  (the recipe loop keeps {n_kept} of {n} clips: those of exactly 22,050 samples)')
-    print(f'  pipeline report: {reports[-1].summary()}')
+        say(f'  {label:<56} {n / seconds:9.0f} files/s ({seconds:.3f} s)  ratio {recipe_seconds / seconds:5.1f}x')
+    say(f'  (the recipe loop keeps {n_kept} of {n} clips: those of exactly 22,050 samples)')
+    say(f'  pipeline report: {reports[-1].summary()}')
     for label, seconds in (('cold cache, writing it', cold_seconds), ('no cache', no_cache_seconds)):
         ratio = recipe_seconds / seconds
-        print(f'  target: new pipeline ({label}) >= {LOADING_TARGET:.0f}x the recipe loop: '
-              f'{"MET" if ratio >= LOADING_TARGET else "NOT MET"} ({ratio:.1f}x)')
+        say(f'  target: pipeline ({label}) >= {LOADING_TARGET:.0f}x the recipe loop: '
+            f'{"MET" if ratio >= LOADING_TARGET else "NOT MET"} ({ratio:.1f}x)')
+    return {label: n / seconds for label, seconds in rows}
 
 
-def accuracy(args, nb, sc, np, keras, task):
-    data, _, _, noise_parts = sc.load_task(args.data, task, seed=args.seed)
-    train_x, train_y = sc.merge_splits(data, 'train', 'validation')
-    test_x, test_y, _ = data['test']
-    words, n = task.classes, len(task.classes)
-    print(f'\naccuracy on the testing list (speakers never heard in training): {len(test_y)} clips; '
-          f'every model trains on the {len(train_y)} clips of the training and validation speakers')
+class Run:
+    """The trainings, in the order that matters most if time runs out."""
 
-    import librosa
-    resample = lambda clips: librosa.resample(sc.as_float(clips), orig_sr=sc.SAMPLE_RATE,
-                                              target_sr=nb.RECIPE_SAMPLE_RATE)
-    keras.utils.set_random_seed(args.seed)
-    recipe = nb.create_model(words)
-    start = time.perf_counter()
-    recipe.fit(resample(train_x), train_y, epochs=args.recipe_epochs, verbose=0)
-    recipe_seconds = time.perf_counter() - start
-    recipe_accuracy = float(np.mean(recipe.predict(resample(test_x), verbose=0).argmax(1) == test_y))
-    print(f'test accuracy (recipe Conv1D): {recipe_accuracy:.3f}   (raw 22,050 Hz waveform, '
-          f'{recipe.count_params():,} parameters, {args.recipe_epochs} epochs, {recipe_seconds:.0f} s)')
+    def __init__(self, args, nb, sc, np, keras, results):
+        self.args, self.nb, self.sc, self.np, self.keras, self.results = args, nb, sc, np, keras, results
+        self.val_scores, self.test_scores, self.seconds = {}, {}, {}
 
-    results = {}
-    for label, augment in (('log-mel CNN', True), ('log-mel CNN, no augmentation', False)):
+    def subset(self, x, y, n=160):
+        """Quick mode: the first n clips of a shuffled order (all of them otherwise)."""
+        if not self.args.quick:
+            return x, y
+        pick = self.np.random.default_rng(0).permutation(len(y))[:n]
+        return x[pick], y[pick]
+
+    def words_task(self, task, variants):
+        np, sc, nb = self.np, self.sc, self.nb
+        data, _, _, noise_parts = sc.load_task(self.args.data, task, seed=0)
+        self.noise_parts = noise_parts
+        train = self.subset(*data['train'][:2])
+        (val_x, val_y), (test_x, test_y) = data['validation'][:2], data['test'][:2]
+        self.test_x, self.test_y = test_x, test_y
+        n = len(task.classes)
+        say(f'\n10-word accuracy: train on {len(train[1])} clips of the training speakers, choose on '
+            f'{len(val_y)} clips of the validation speakers, test once on {len(test_y)} clips of the testing '
+            f'speakers; {self.args.epochs} epochs per CNN run')
+        # Order: what matters most first, should a run have to be cut short. Seed 0 of the log-mel
+        # variants, the recipe (after the first), the 12-class model with TFLite and streaming,
+        # then the other seeds, then the waveform CNN.
+        log_mel = [v for v in variants if VARIANTS[v].get('features', 'log_mel') == 'log_mel']
+        order = [(v, s) for s in range(self.args.seeds) for v in log_mel]
+        order += [(v, s) for s in range(self.args.seeds) for v in variants if v not in log_mel]
+        for i, (variant, seed) in enumerate(order):
+            if i == len(log_mel):
+                self.device_task()
+            start = time.perf_counter()
+            model, _ = nb.train_cnn(train, n, self.args.epochs, noise_parts=noise_parts['train'], seed=seed,
+                                    **VARIANTS[variant])
+            seconds = time.perf_counter() - start
+            val = float(np.mean(nb.predict_classes(model, val_x) == val_y))
+            self.val_scores.setdefault(variant, []).append(val)
+            self.seconds.setdefault(variant, []).append(seconds)
+            self.test_scores.setdefault(variant, []).append(float(np.mean(nb.predict_classes(model, test_x) == test_y)))
+            say(f'  {variant}, seed {seed}: validation accuracy {val:.3f} ({seconds:.0f} s training, '
+                f'load average {load()})')
+            if i == 0:  # the recipe gets the first CNN run's training time
+                self.recipe(train, (val_x, val_y), n, budget=seconds)
+        if len(order) <= len(log_mel):
+            self.device_task()
+        self.results['validation'] = self.val_scores
+        self.results['train_seconds'] = self.seconds
+
+    def recipe(self, train, validation, n, budget):
+        import librosa
+        np, sc, nb, keras = self.np, self.sc, self.nb, self.keras
+        resample = lambda clips: librosa.resample(sc.as_float(clips), orig_sr=sc.SAMPLE_RATE,
+                                                  target_sr=nb.RECIPE_SAMPLE_RATE)
+        keras.utils.set_random_seed(0)
+        model = nb.create_model(list(range(n)))
+        stopper = sc.time_budget(budget)
+        say(f'  recipe Conv1D (raw 22,050 Hz waveform): up to {self.args.recipe_epochs} epochs or '
+            f'{budget:.0f} s, the first CNN run\'s training time, whichever ends first')
+        model.fit(resample(train[0]), train[1], epochs=self.args.recipe_epochs, callbacks=[stopper], verbose=2)
+        val = float(np.mean(model.predict(resample(validation[0]), verbose=0).argmax(1) == validation[1]))
+        test = float(np.mean(model.predict(resample(self.test_x), verbose=0).argmax(1) == self.test_y))
+        self.recipe_result = dict(epochs=stopper.epochs_run, seconds=stopper.seconds_used, validation=val,
+                                  test=test, parameters=model.count_params())
+        self.results['recipe'] = self.recipe_result
+        say(f'  recipe Conv1D, seed 0: validation accuracy {val:.3f} ({stopper.epochs_run} epochs, '
+            f'{stopper.seconds_used:.0f} s training, load average {load()})')
+
+    def device_task(self):
+        """The 12-class model: accuracy, false accepts, TFLite, streaming."""
+        np, sc, nb = self.np, self.sc, self.nb
+        task = sc.build_task(self.args.data, '12class', seed=0)
+        data, _, _, noise_parts = sc.load_task(self.args.data, task, seed=0)
+        empty = [c for i, c in enumerate(task.classes) if not np.any(data['train'][1] == i)]
+        train = self.subset(*data['train'][:2])
+        test_x, test_y = data['test'][:2]
         start = time.perf_counter()
-        model, _ = nb.train_cnn((train_x, train_y), n, args.epochs, noise_parts=noise_parts['train'],
-                                augment=augment, seed=args.seed)
+        model, _ = nb.train_cnn(train, len(task.classes), self.args.epochs, noise_parts=noise_parts['train'], seed=0)
         seconds = time.perf_counter() - start
-        results[label] = (model, float(np.mean(nb.predict_classes(model, test_x) == test_y)))
-        print(f'test accuracy ({label}): {results[label][1]:.3f}   ({model.get_layer("network").count_params():,} '
-              f'parameters, {args.epochs} epochs, {seconds:.0f} s)')
-    cnn, cnn_accuracy = results['log-mel CNN']
-    print(f'  target: log-mel CNN >= {ACCURACY_TARGET:.2f}: '
-          f'{"MET" if cnn_accuracy >= ACCURACY_TARGET else "NOT MET"} ({cnn_accuracy:.3f}); '
-          f'{100 * (cnn_accuracy - recipe_accuracy):+.1f} points over the recipe model, '
-          f'{100 * (cnn_accuracy - results["log-mel CNN, no augmentation"][1]):+.1f} from augmentation')
-    tflite(args, nb, sc, np, keras, cnn, train_x, test_x, test_y)
-    streaming(args, nb, sc, np, cnn, words, test_x, test_y, noise_parts)
+        predicted = nb.predict_classes(model, test_x)
+        accuracy = float(np.mean(predicted == test_y))
+        false_accepts = nb.false_accept_rate(test_y, predicted, task.classes)
+        self.results['12class'] = dict(accuracy=accuracy, false_accept_share=false_accepts, seconds=seconds,
+                                       classes_without_training_clips=empty,
+                                       test_clips=len(test_y))
+        say(f'\n12-class model (log-mel CNN with augmentation, seed 0, {self.args.epochs} epochs, {seconds:.0f} s; '
+            f'{len(train[1])} training clips, {len(test_y)} test clips'
+            + (f'; no training clips for {", ".join(empty)} in this folder' if empty else '') + ')')
+        say(f'test accuracy (log-mel CNN, 12class): {accuracy:.3f}; silence/unknown test clips taken for a keyword: '
+            f'{false_accepts:.3f}')
+        self.tflite(model, train[0], test_x, test_y)
+        self.streaming(model, task, data, noise_parts)
 
+    def tflite(self, model, train_x, test_x, test_y):
+        np, sc, nb, keras = self.np, self.sc, self.nb, self.keras
+        front_end = keras.Model(model.input, model.get_layer('band_norm').output)
+        test_features = front_end.predict(sc.as_float(test_x), verbose=0)
+        pick = np.random.default_rng(0).permutation(len(train_x))[:200]
+        calibration = front_end.predict(sc.as_float(train_x[pick]), verbose=0)
+        keras_predicted = nb.predict_classes(model, test_x)
+        say('\nTensorFlow Lite of the 12-class model (float: the whole model, STFT inside; quantised: the '
+            'network on the float front end\'s features)')
+        self.results['tflite'] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for quantize in (None, 'dynamic', 'int8'):
+                part, inputs = (model, test_x) if quantize is None else (model.get_layer('network'), test_features)
+                path = nb.to_tflite(part, Path(tmp) / f'{quantize or "float"}.tflite', quantize, calibration)
+                interpreter, _ = sc.tflite_interpreter(path)
+                io_types = (interpreter.get_input_details()[0]['dtype'].__name__,
+                            interpreter.get_output_details()[0]['dtype'].__name__)
+                probabilities, latency = sc.tflite_predict(interpreter, inputs)
+                predicted = probabilities.argmax(1)
+                row = dict(kib=path.stat().st_size / 1024, accuracy=float(np.mean(predicted == test_y)),
+                           agreement=float(np.mean(predicted == keras_predicted)), ms=latency * 1e3, io=io_types)
+                self.results['tflite'][quantize or 'float32'] = row
+                say(f'  {quantize or "float32":>8}: {row["kib"]:6.0f} KiB, input/output {io_types[0]}/{io_types[1]}, '
+                    f'test accuracy {row["accuracy"]:.3f}, agrees with Keras on {row["agreement"]:.1%}, '
+                    f'{row["ms"]:.2f} ms per clip (host CPU, 1 thread)')
 
-def tflite(args, nb, sc, np, keras, model, train_x, test_x, test_y):
-    front_end = keras.Model(model.input, model.get_layer('band_norm').output)
-    test_features = front_end.predict(sc.as_float(test_x), verbose=0)
-    pick = np.random.default_rng(args.seed).permutation(len(train_x))[:200]
-    calibration = front_end.predict(sc.as_float(train_x[pick]), verbose=0)
-    keras_predicted = nb.predict_classes(model, test_x)
-    print('\nTensorFlow Lite (float: the whole model, STFT inside; quantised: the network on float features)')
-    with tempfile.TemporaryDirectory() as tmp:
-        for quantize in (None, 'dynamic', 'int8'):
-            part, inputs = (model, test_x) if quantize is None else (model.get_layer('network'), test_features)
-            path = nb.to_tflite(part, Path(tmp) / f'{quantize or "float"}.tflite', quantize, calibration)
-            interpreter, _ = sc.tflite_interpreter(path)
-            probabilities, latency = sc.tflite_predict(interpreter, inputs)
-            predicted = probabilities.argmax(1)
-            print(f'  {quantize or "float32":>8}: {path.stat().st_size / 1024:6.0f} KiB, test accuracy '
-                  f'{np.mean(predicted == test_y):.3f}, agrees with Keras on {np.mean(predicted == keras_predicted):.1%}, '
-                  f'{latency * 1e3:.2f} ms per clip (host CPU, 1 thread)')
+    def streams(self, clips, labels, noise, keyword_ids, seed):
+        """(command stream, its events, background-only audio) from one split."""
+        sc, np = self.sc, self.np
+        is_command = np.isin(labels, keyword_ids)
+        stream, events = sc.build_stream(clips[is_command], labels[is_command], noise,
+                                         n_commands=self.args.stream_commands, seed=seed)
+        seconds = self.args.background_minutes * 60
+        background, _ = sc.build_stream(clips[:1], labels[:1], noise, n_commands=0,
+                                        gap_seconds=(seconds, seconds), seed=seed)
+        return stream, events, background
 
+    def streaming(self, model, task, data, noise_parts):
+        np, sc, nb = self.np, self.sc, self.nb
+        keyword_ids = [i for i, c in enumerate(task.classes) if c not in (sc.SILENCE, sc.UNKNOWN)]
+        found_target, alarm_target = STREAM_TARGET
+        posteriors = {}
+        for split, seed in (('validation', 1), ('test', 2)):
+            stream, events, background = self.streams(*data[split][:2], noise_parts[split], keyword_ids, seed)
+            posteriors[split] = (nb.stream_posteriors(model, stream), events, nb.stream_posteriors(model, background),
+                                 len(background) / sc.SAMPLE_RATE, len(stream) / sc.SAMPLE_RATE)
 
-def streaming(args, nb, sc, np, model, classes, test_x, test_y, noise_parts):
-    keyword_ids = list(range(len(classes)))  # this task has no _silence_ or _unknown_ class
-    stream, events = sc.build_stream(test_x, test_y, noise_parts['test'], n_commands=30, seed=args.seed)
-    times, posteriors = nb.stream_posteriors(model, stream)
-    _, detections = nb.detect_commands(times, posteriors, keyword_ids)
-    hits, misses, false_alarms = sc.score_detections(detections, events)
-    minutes = len(stream) / sc.SAMPLE_RATE / 60
-    print(f'\nstreaming: {minutes:.1f} min of background noise with {len(events)} test commands, a window '
-          f'every 100 ms: {hits} hits, {misses} missed, {false_alarms} false alarms '
-          f'({false_alarms / minutes:.1f} per minute; a model without a _silence_ class must call '
-          f'every window some keyword)')
+        def score(split, smooth, threshold):
+            (times, post), events, (btimes, bpost), bseconds, seconds = posteriors[split]
+            _, detections = nb.detect_commands(times, post, keyword_ids, smooth=smooth, threshold=threshold)
+            hits, misses, alarms = sc.score_detections(detections, events)
+            _, background_detections = nb.detect_commands(btimes, bpost, keyword_ids, smooth=smooth,
+                                                          threshold=threshold)
+            per_minute = len(background_detections) / (bseconds / 60)
+            return dict(smooth=smooth, threshold=threshold, hits=hits, misses=misses, stream_false_alarms=alarms,
+                        stream_minutes=seconds / 60, found=hits / max(len(events), 1),
+                        background_false_alarms=len(background_detections), background_minutes=bseconds / 60,
+                        per_hour=per_minute * 60, per_minute=per_minute)
+
+        grid = [score('validation', s, t) for s in (1, 3, 5, 8) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+        # The choice, on validation speakers and noise: most commands found within the false-alarm
+        # target; if no setting meets it, the fewest false alarms per command found.
+        ok = [g for g in grid if g['per_minute'] <= alarm_target]
+        chosen = max(ok, key=lambda g: (g['found'], -g['per_minute'])) if ok else \
+            min(grid, key=lambda g: (g['per_minute'] + g['stream_false_alarms']) / max(g['hits'], 1))
+        say(f'\nstreaming (12-class model, a one-second window every 100 ms, causal smoothing over the past '
+            f'windows, at most one detection per second; background noise normalised to RMS 0.05)')
+        say('  validation speakers and noise, every setting (smooth windows, threshold: found, false alarms '
+            'in the stream, false alarms per hour of background):')
+        for g in grid:
+            say(f'    smooth {g["smooth"]}, threshold {g["threshold"]:.1f}: {g["found"]:.0%} found, '
+                f'{g["stream_false_alarms"]} in the stream, {g["per_hour"]:.0f}/h of background')
+        say(f'  chosen on validation: smooth {chosen["smooth"]}, threshold {chosen["threshold"]}')
+        test = score('test', chosen['smooth'], chosen['threshold'])
+        self.results['streaming'] = dict(validation_grid=grid, chosen=dict(smooth=chosen['smooth'],
+                                         threshold=chosen['threshold']), test=test)
+        say(f'  test speakers and noise: {test["stream_minutes"]:.1f} min stream with {test["hits"] + test["misses"]} '
+            f'commands: {test["hits"]} found ({test["found"]:.0%}), {test["misses"]} missed, '
+            f'{test["stream_false_alarms"]} false alarms; background only: {test["background_false_alarms"]} false '
+            f'alarms in {test["background_minutes"]:.1f} min ({test["per_hour"]:.0f} per hour, '
+            f'{test["per_minute"]:.2f} per minute)')
+        met = test['found'] >= found_target and test['per_minute'] <= alarm_target
+        say(f'  target: >= {found_target:.0%} found and <= {alarm_target:.0f} false alarm per minute of '
+            f'background: {"MET" if met else "NOT MET"}')
+
+    def report_test(self, variants):
+        np = self.np
+        stats = lambda xs: f'{np.mean(xs):.3f} +- {np.std(xs, ddof=1) if len(xs) > 1 else 0:.3f}'
+        say(f'\n10-word task, mean +- standard deviation over {self.args.seeds} seed(s), {self.args.epochs} epochs:')
+        for v in variants:
+            if v in self.val_scores:
+                say(f'  {v:<34} validation {stats(self.val_scores[v])}   training {np.mean(self.seconds[v]):.0f} s per run')
+        candidates = [v for v in ('log-mel CNN', 'log-mel CNN, no augmentation') if v in self.val_scores]
+        chosen = max(candidates, key=lambda v: np.mean(self.val_scores[v]))
+        r = self.recipe_result
+        say(f'  recipe Conv1D (seed 0)             validation {r["validation"]:.3f}            '
+            f'training {r["seconds"]:.0f} s ({r["epochs"]} epochs)')
+        say(f'chosen on the validation speakers: {chosen}')
+        say('test speakers, scored once after the choice:')
+        say(f'test accuracy (recipe Conv1D): {r["test"]:.3f}')
+        say(f'test accuracy ({chosen}): {np.mean(self.test_scores[chosen]):.3f}')
+        for v in variants:
+            if v in self.test_scores:
+                say(f'  {v:<34} test {stats(self.test_scores[v])} ({len(self.test_scores[v])} seeds)')
+        self.results['test'] = self.test_scores
+        self.results['chosen'] = chosen
 
 
 if __name__ == '__main__':

@@ -314,3 +314,42 @@ def test_merge_splits_concatenates_clips_and_labels_and_names_bad_splits():
     assert labels.tolist() == [0, 1, 2, 2, 0]
     with pytest.raises(ValueError, match="'tests'.*train, validation"):
         sc.merge_splits(data, 'train', 'tests')
+
+
+def test_build_stream_without_commands_is_background_only():
+    noise = [np.full(3 * SR, 0.5, np.float32), np.linspace(-1, 1, 2 * SR, dtype=np.float32)]
+    audio, events = sc.build_stream(np.zeros((1, SR), np.int16), np.array([0]), noise, n_commands=0,
+                                    gap_seconds=(7.0, 7.0), noise_level=0.05)
+    assert events == [] and len(audio) == 7 * SR and audio.std() > 0.01
+
+
+def test_int8_quantisation_round_trips_within_half_a_step_and_clips():
+    scale, zero = 0.05, -10
+    values = np.array([-5.9, -1.0, 0.0, 0.52, 5.85])
+    q = sc.to_int8(values, (scale, zero))
+    assert q.dtype == np.int8 and q.tolist() == [-128, -30, -10, 0, 107]
+    inside = np.abs(values) < 5.8
+    assert np.all(np.abs(sc.from_int8(q, (scale, zero))[inside] - values[inside]) <= scale / 2 + 1e-6)
+    assert sc.to_int8([100.0], (scale, zero)).tolist() == [127]  # beyond the range: clipped
+    with pytest.raises(ValueError, match='scale 0'):
+        sc.to_int8(values, (0.0, 0))
+
+
+def test_time_budget_stops_training_before_an_epoch_that_would_overrun():
+    import keras
+    now = [0.0]
+
+    class OneSecondEpochs(keras.callbacks.Callback):  # a clock that advances 1 s per epoch
+        def on_epoch_end(self, epoch, logs=None):
+            now[0] += 1.0
+
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(optimizer='sgd', loss='mse')
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    budget = sc.time_budget(2.5, clock=lambda: now[0])  # room for two epochs, not a third
+    history = model.fit(x, y, epochs=10, verbose=0, callbacks=[OneSecondEpochs(), budget])
+    assert len(history.history['loss']) == budget.epochs_run == 2 and budget.seconds_used == 2.0
+    tight = sc.time_budget(0.1, clock=lambda: now[0])  # one epoch always runs
+    assert len(model.fit(x, y, epochs=5, verbose=0, callbacks=[OneSecondEpochs(), tight]).history['loss']) == 1
+    unlimited = sc.time_budget(1e9)
+    assert len(model.fit(x, y, epochs=3, verbose=0, callbacks=[unlimited]).history['loss']) == 3

@@ -2,8 +2,9 @@
 
 They import exactly the cells the notebook runs (cookbook.import_notebook_code) and check the
 recipe port, the log-mel front end, SpecAugment and the other augmentation, the log-mel CNN (and
-its depthwise-separable variant) and its training, the 12-class false-accept rate, TFLite export with quantisation, streaming detection
-and classifying a WAV of your own voice. The plumbing (loading, cache, split, tasks) is tested
+its depthwise-separable variant and the waveform variant) and its training, the 12-class
+false-accept rate, TFLite export with quantisation (int8 input and output), causal streaming
+detection and classifying a WAV of your own voice. The plumbing (loading, cache, split, tasks) is tested
 through the package in test_cookbook_speech_commands.py.
 """
 import numpy as np
@@ -210,6 +211,18 @@ def test_cnn_with_augmentation_trains(nb):
     assert float(np.mean(nb.predict_classes(model, x) == y)) >= 0.75
 
 
+def test_waveform_variant_reads_raw_audio_through_learned_filters_and_reports_validation(nb):
+    x, y = tones((300, 2000), 6)
+    val_x, val_y = tones((300, 2000), 2, seed=9)
+    model, history = nb.train_cnn(((x * 32767).astype(np.int16), y), 2, epochs=3, batch_size=8,
+                                  validation=(val_x, val_y), features='waveform', augment=False,
+                                  widths=(8, 8, 16, 16, 16, 16), verbose=0)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert 'MelSpectrogram' not in kinds and model.get_layer('learned_filters').kernel.shape == (480, 1, 40)
+    assert model.get_layer('network').input_shape == (None, 40, 100)  # (bands, frames), as log-mel
+    assert len(history.history['val_accuracy']) == 3 and model.output_shape == (None, 2)
+
+
 def test_false_accept_rate(nb):
     classes = ['_silence_', '_unknown_', 'yes', 'no']
     y_true = np.array([0, 0, 1, 1, 2, 3])
@@ -221,8 +234,9 @@ def test_false_accept_rate(nb):
 # --- export, quantisation ---------------------------------------------------------------------
 
 def test_tflite_float_and_quantised_models_match_keras(nb, tone_model, tmp_path):
-    """The whole model converts in float (STFT inside); the network alone quantises, and the
-    quantised network on the float front end's features agrees with Keras."""
+    """The whole model converts in float (STFT inside); the network alone quantises, int8 with
+    int8 input and output, and the quantised network on the float front end's features agrees
+    with Keras."""
     import keras
     model, _ = tone_model
     x, y = tones((300, 2000), 4, seed=3)
@@ -234,6 +248,8 @@ def test_tflite_float_and_quantised_models_match_keras(nb, tone_model, tmp_path)
         part, inputs = (model, x) if quantize is None else (model.get_layer('network'), features)
         path = nb.to_tflite(part, tmp_path / f'{quantize}.tflite', quantize, representative=features)
         interpreter, runtime = sc.tflite_interpreter(path)
+        io_types = (interpreter.get_input_details()[0]['dtype'], interpreter.get_output_details()[0]['dtype'])
+        assert io_types == ((np.int8, np.int8) if quantize == 'int8' else (np.float32, np.float32))
         probs, latency = sc.tflite_predict(interpreter, inputs)
         sizes[quantize] = path.stat().st_size
         assert latency > 0 and runtime in ('ai_edge_litert', 'tf.lite.Interpreter')
@@ -260,7 +276,18 @@ def test_detect_commands_smooths_thresholds_and_waits(nb):
                                               threshold=0.6, refractory=1.0)
     assert smoothed.shape == posteriors.shape
     assert [label for _, label in detections] == [1, 2]
-    assert 2.0 <= detections[0][0] <= 3.0 and 6.0 <= detections[1][0] <= 7.0
+    # causal: the third window of a keyword is the first whose past average reaches 0.6
+    assert detections[0][0] == pytest.approx(2.2) and detections[1][0] == pytest.approx(6.2)
+
+
+def test_detect_commands_smoothing_uses_only_past_windows(nb):
+    times = np.arange(0, 3, 0.1)
+    posteriors = np.tile([1.0, 0.0], (len(times), 1))
+    posteriors[20:] = [0.0, 1.0]                # keyword 1 from 2.0 s on
+    smoothed, _ = nb.detect_commands(times, posteriors, keyword_ids=[1], smooth=4)
+    assert np.all(smoothed[:20, 1] == 0)        # nothing before the keyword: no look-ahead
+    np.testing.assert_allclose(smoothed[20:24, 1], [0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(smoothed[0], posteriors[0])  # the first window: its own average
 
 
 def test_streaming_finds_the_commands_in_a_built_recording(nb, tone_model):
@@ -270,11 +297,11 @@ def test_streaming_finds_the_commands_in_a_built_recording(nb, tone_model):
     audio, events = sc.build_stream(x, y, noise, n_commands=4, noise_level=0.01, seed=2)
     times, posteriors = nb.stream_posteriors(model, audio, hop_seconds=0.25)
     assert posteriors.shape == (len(times), 2)
-    assert np.all(np.diff(times) == 0.25) and times[0] == 0.5
-    # the window centred on each command says its class
+    assert np.all(np.diff(times) == 0.25) and times[0] == 1.0  # each window's end
+    # the window that ends with each command says its class
     for start, label in events:
-        centre = np.argmin(np.abs(times - (start + 0.5)))
-        assert posteriors[centre].argmax() == label
+        end = np.argmin(np.abs(times - (start + 1.0)))
+        assert posteriors[end].argmax() == label
 
 
 def test_your_own_voice_wav_is_decoded_and_classified(nb, tone_model, tmp_path):

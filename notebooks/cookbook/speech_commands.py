@@ -598,9 +598,12 @@ def record_in_colab(seconds=2.0):  # pragma: no cover - browser glue, runs only 
 
 # --- running a TFLite model ----------------------------------------------------------------------
 
-# Ops of a model with the STFT inside that TensorFlow Lite for Microcontrollers has no kernel for
-# (its keyword-spotting example computes features outside the model with its audio front end).
-MICRO_MISSING_OPS = ('RFFT2D', 'REAL', 'IMAG', 'COMPLEX_ABS', 'RANGE', 'FLOOR_DIV', 'REDUCE_PROD')
+# Built-in ops of a model with the STFT inside that TensorFlow Lite for Microcontrollers registers
+# no kernel for (tensorflow/tflite-micro, tensorflow/lite/micro/micro_mutable_op_resolver.h; it
+# does have FLOOR_DIV). TFLM computes such features with the custom ops of its signal library
+# instead (window, RFFT, energy, filter bank, log, in fixed point): the micro_speech example's
+# audio preprocessor is a small model made of them.
+MICRO_MISSING_OPS = ('RFFT2D', 'REAL', 'IMAG', 'COMPLEX_ABS', 'RANGE', 'REDUCE_PROD')
 
 
 def tflite_interpreter(path, threads=1):
@@ -626,19 +629,41 @@ def tflite_ops(interpreter):
         return []
 
 
-def tflite_predict(interpreter, clips):
-    """Class probabilities for clips (N, samples), one clip per invoke as on a device; also the
-    median seconds per invoke (host-CPU latency, not a microcontroller's)."""
+def to_int8(values, quantization, dtype=np.int8):
+    """Float values -> the integers an int8 tensor holds: round(value / scale + zero point),
+    clipped to the type's range (quantization is TFLite's (scale, zero point) pair)."""
+    scale, zero = quantization
+    if not scale:
+        raise ValueError('this tensor has no quantisation parameters (scale 0): it is not an int8 tensor')
+    info = np.iinfo(dtype)
+    return np.clip(np.round(np.asarray(values, np.float32) / scale + zero), info.min, info.max).astype(dtype)
+
+
+def from_int8(values, quantization):
+    """The integers of an int8 tensor -> the float values they stand for: (q - zero point) * scale."""
+    scale, zero = quantization
+    return (np.asarray(values, np.float32) - zero) * scale
+
+
+def tflite_predict(interpreter, inputs):
+    """Class probabilities for inputs (N, ...), one per invoke as on a device; also the median
+    seconds per invoke (host-CPU latency, not a microcontroller's). A model with int8 input and
+    output (quantised throughout) gets its inputs quantised with the input's scale and zero
+    point, and its outputs dequantised, as a device's code around it would do."""
     import time
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
+    integer_in = np.issubdtype(inp['dtype'], np.integer)
+    integer_out = np.issubdtype(out['dtype'], np.integer)
     probs, times = [], []
-    for clip in as_float(clips):
-        interpreter.set_tensor(inp['index'], clip[None, :])
+    for x in as_float(inputs):
+        x = to_int8(x, inp['quantization'], inp['dtype']) if integer_in else x
+        interpreter.set_tensor(inp['index'], x[None])
         start = time.perf_counter()
         interpreter.invoke()
         times.append(time.perf_counter() - start)
-        probs.append(interpreter.get_tensor(out['index'])[0].copy())
+        y = interpreter.get_tensor(out['index'])[0]
+        probs.append(from_int8(y, out['quantization']) if integer_out else y.copy())
     return np.array(probs), float(np.median(times)) if times else float('nan')
 
 
@@ -659,6 +684,30 @@ def write_tflite(model, path, configure=None):
     with atomic_path(path) as partial:
         Path(partial).write_bytes(flatbuffer)
     return Path(path)
+
+
+# --- training for a fixed time -------------------------------------------------------------------
+
+def time_budget(seconds, clock=None):
+    """A Keras callback that ends training once another epoch would not finish within `seconds`
+    of training (judged by the mean epoch so far; at least one epoch runs): two models can then
+    be compared at the same training time. Its `epochs_run` and `seconds_used` say what ran.
+    clock: a function returning seconds (default time.perf_counter)."""
+    import time
+    import keras
+    clock = clock or time.perf_counter
+
+    class TimeBudget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start, self.epochs_run, self.seconds_used = clock(), 0, 0.0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs_run = epoch + 1
+            self.seconds_used = clock() - self.start
+            if self.seconds_used * (self.epochs_run + 1) / self.epochs_run > seconds:
+                self.model.stop_training = True
+
+    return TimeBudget()
 
 
 # --- training batches ---------------------------------------------------------------------------
