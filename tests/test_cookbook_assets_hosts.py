@@ -182,6 +182,8 @@ BAD_ANSWERS = {
 @pytest.mark.parametrize('answer', BAD_ANSWERS)
 def test_bad_answer_refused_then_rerun_succeeds(host, folders, monkeypatch, name, answer):
     make_body, how, content_type, said = BAD_ANSWERS[answer]
+    if answer == 'truncated' and cookbook.ASSETS[name].kind == 'magenta_bundle':
+        pytest.importorskip('note_seq')  # a cut bundle is caught by parsing it with note_seq
     good = _files(name)[0]
     asset, (url,) = _stand_in(monkeypatch, host, name, 'host')
     _serve(host, url, make_body(good), how, content_type)
