@@ -16,9 +16,11 @@
    the losses, and the attention of a training clip before/after (its guided-attention penalty).
 
 Weights are random (seeded) unless --text2mel/--ssrn name checkpoints in the released format.
+The machine's load average is printed before and after every part: on a shared machine the
+times are only as good as the load they were taken at.
 
     python benchmarks/bench_tts.py                    # 210 steps: the recipe loop takes a while on a CPU
-    python benchmarks/bench_tts.py --steps 60         # quick run
+    python benchmarks/bench_tts.py --quick            # parts 1 and 2 only, 100 decoder steps (a few minutes)
     python benchmarks/bench_tts.py --skip-decoding --train-data ../shared/data/ljspeech_sample --train-steps 40
 """
 import argparse
@@ -42,6 +44,14 @@ from cookbook import checkpoints, tts_data, tts_text  # noqa: E402
 SENTENCES = tts_text.GARDEN_PATH_SENTENCES  # the notebook's ten
 
 
+def load_average():
+    """'load average 1.23, 1.10, 0.90 on N cores' (1, 5 and 15 minutes), or '' where unknown."""
+    try:
+        return 'load average %.2f, %.2f, %.2f on %d cores' % (os.getloadavg() + (os.cpu_count(),))
+    except (AttributeError, OSError):
+        return ''
+
+
 def bench_decoding(nb, text2mel, ssrn, ids, device, args):
     nb.decode(text2mel, [ids], max_T=3, stop=False)  # warm-up (allocator, first-call overheads)
     nb.recipe_decode(text2mel, ids[None], max_T=3, stop=False)
@@ -62,6 +72,7 @@ def bench_decoding(nb, text2mel, ssrn, ids, device, args):
     print('  speed-up: %.1fx (target >= 10x at 210 steps)' % (recipe_s / incremental_s))
     print('  max |mel difference| = %.2e, max |attention difference| = %.2e (%s)' % (
         mel_diff, attention_diff, 'identical within 1e-4' if max(mel_diff, attention_diff) <= 1e-4 else 'DIFFERENT'))
+    print('  (%s)' % load_average())
 
     print('\n[2] Whole synthesis of one sentence (Text2Mel + SSRN + Griffin-Lim %d iterations), median of 3'
           % nb.hp.n_iter)
@@ -146,7 +157,10 @@ def bench_training(nb, device, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--steps', type=int, default=210, help='decoder steps to time (default: %(default)s)')
+    parser.add_argument('--steps', type=int, default=None,
+                        help='decoder steps to time (default: 210; 100 with --quick)')
+    parser.add_argument('--quick', action='store_true',
+                        help='parts 1 and 2 only, 100 decoder steps unless --steps says otherwise')
     parser.add_argument('--text', default='The horse raced past the barn fell.')
     parser.add_argument('--text2mel', help='Text2Mel checkpoint in the released format (default: random weights)')
     parser.add_argument('--ssrn', help='SSRN checkpoint in the released format (default: random weights)')
@@ -161,6 +175,10 @@ def main(argv=None):
     parser.add_argument('--train-steps', type=int, default=40)
     parser.add_argument('--batch-size', type=int, default=4)
     args = parser.parse_args(argv)
+    if args.steps is None:
+        args.steps = 100 if args.quick else 210
+    if args.quick:
+        args.skip_sentences = True
     if args.steps < 1 or args.train_steps < 1:
         parser.error('--steps and --train-steps must be at least 1')
     if args.threads:
@@ -180,14 +198,19 @@ def main(argv=None):
     print('machine: %s, %d CPU cores visible, torch %s, %d threads, device %s'
           % (platform.machine(), os.cpu_count(), torch.__version__, torch.get_num_threads(), device))
     print('weights: %s; sentence: %r' % (weights, args.text))
+    print('start: %s, %s' % (time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()), load_average()))
     ok = True
     if not args.skip_decoding:
         ids = tts_text.text_to_ids(tts_text.normalize_text(args.text).text).to(device)
         ok = bench_decoding(nb, text2mel, ssrn, ids, device, args)
+        print('  (%s)' % load_average())
     if not args.skip_sentences:
         bench_ten_sentences(nb, text2mel, ssrn, device)
+        print('  (%s)' % load_average())
     if args.train_data:
         bench_training(nb, device, args)
+        print('  (%s)' % load_average())
+    print('end: %s' % time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()))
     return 0 if ok else 1
 
 

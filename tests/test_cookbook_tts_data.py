@@ -1,5 +1,6 @@
-"""cookbook.tts_data: checkpoint location, LJSpeech location and extraction, metadata, the
-spectrogram cache and resumable training checkpoints (notebook 2's plumbing)."""
+"""cookbook.tts_data: checkpoint location and the fallback when a checkpoint cannot be had or
+loaded, LJSpeech location and extraction, metadata, the spectrogram cache, training windows,
+resumable training checkpoints, the figures and the WaveGAN files (notebook 2's plumbing)."""
 import tarfile
 
 import numpy as np
@@ -34,7 +35,43 @@ def test_checkpoint_file(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(assets, 'fetch_asset', offline)
     assert tts_data.checkpoint_file('DCTTS_SSRN', None, 'dctts_ssrn_ljspeech') is None
-    assert 'offline' in capsys.readouterr().out  # the reason is said, not swallowed
+    out = capsys.readouterr().out
+    assert out.startswith('NOTICE: Could not get ljspeech-ssrn.pth') and 'offline' in out  # file and reason
+    assert 'DCTTS_SSRN' in out  # and what to do
+
+    def broken(name, dest=None):
+        raise ConnectionResetError('connection reset by peer')
+
+    monkeypatch.setattr(assets, 'fetch_asset', broken)  # any failure to get it falls back the same way
+    assert tts_data.checkpoint_file('DCTTS_TEXT2MEL', None, 'dctts_text2mel_ljspeech') is None
+    assert 'ljspeech-text2mel.pth' in (out := capsys.readouterr().out) and 'ConnectionResetError' in out
+
+
+@pytest.mark.parametrize('content', [
+    b'<!DOCTYPE html><html><head><title>Dropbox</title></head><body>Sign in</body></html>\n',  # a web page
+    b'PK\x03\x04truncated',  # the start of a zip, cut short
+    b'',
+])
+def test_a_checkpoint_that_cannot_be_loaded_falls_back_with_a_notice(tmp_path, capsys, content):
+    path = tmp_path / 'ljspeech-text2mel.pth'
+    path.write_bytes(content)
+    model = torch.nn.Linear(3, 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert tts_data.load_checkpoint(model, path, 'DCTTS_TEXT2MEL') is False
+    out = capsys.readouterr().out
+    assert out.startswith(f'NOTICE: Could not load {path} into Linear: ')  # the file ...
+    assert 'PyTorch checkpoint' in out or 'Error' in out  # ... the reason ...
+    assert 'Delete the file to download it again, or set DCTTS_TEXT2MEL' in out  # ... and what to do
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # weights untouched
+
+
+def test_a_good_checkpoint_loads(tmp_path, capsys):
+    torch.manual_seed(0)
+    saved = torch.nn.Linear(3, 2)
+    torch.save(saved.state_dict(), tmp_path / 'good.pt')
+    model = torch.nn.Linear(3, 2)
+    assert tts_data.load_checkpoint(model, tmp_path / 'good.pt', 'X') is True
+    assert torch.equal(model.weight, saved.weight) and capsys.readouterr().out == ''
 
 
 def test_ljspeech_root_choices(tmp_path, monkeypatch, capsys):
@@ -58,6 +95,18 @@ def test_ljspeech_root_choices(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(assets, 'fetch_asset', offline)
     assert tts_data.ljspeech_root(False, None, tmp_path / 'empty') == tts_data.SAMPLE_DIR
     assert 'no network' in capsys.readouterr().out
+
+
+def test_ljspeech_is_not_downloaded_for_a_cpu_run(tmp_path, monkeypatch, capsys):
+    def must_not_download(name, dest=None):
+        raise AssertionError(f'{name} was fetched')
+
+    monkeypatch.setattr(assets, 'fetch_asset', must_not_download)
+    assert tts_data.ljspeech_root(False, None, tmp_path, download=False) == tts_data.SAMPLE_DIR
+    assert 'Not downloading LJSpeech (2.7 GB' in capsys.readouterr().out
+    (tmp_path / 'LJSpeech-1.1').mkdir()  # an extracted copy is still used
+    (tmp_path / 'LJSpeech-1.1' / 'metadata.csv').write_text('', encoding='utf-8')
+    assert tts_data.ljspeech_root(False, None, tmp_path, download=False) == tmp_path / 'LJSpeech-1.1'
 
 
 def test_ljspeech_is_extracted_whole(tmp_path, monkeypatch):
@@ -163,6 +212,44 @@ def test_collate_pads_and_keeps_each_clips_lengths():
         tts_data.collate([])
 
 
+def test_random_windows_lie_inside_each_clip():
+    """A short clip in a batch with a long one never gets a window of padding only (issue 21)."""
+    n_frames = torch.tensor([50, 5, 32, 33])
+    T = 50
+    mels = torch.zeros(4, 80, T)
+    mags = torch.zeros(4, 1025, 4 * T)
+    for i, n in enumerate(n_frames.tolist()):  # each real frame holds its own index + 1; padding is 0
+        mels[i, :, :n] = torch.arange(1, n + 1, dtype=torch.float32)
+        mags[i, :, :4 * n] = torch.arange(1, n + 1, dtype=torch.float32).repeat_interleave(4)
+    seen_starts = set()
+    for seed in range(200):
+        torch.manual_seed(seed)
+        S, M, lengths = tts_data.random_windows(mels, mags, n_frames, 32, 4)
+        assert S.shape == (4, 80, 32) and M.shape == (4, 1025, 128)
+        assert lengths.tolist() == [32, 5, 32, 32]
+        for i in range(4):
+            real = S[i, 0, :lengths[i]]
+            assert (real > 0).all() and (S[i, 0, lengths[i]:] == 0).all()  # real frames first, then padding
+            assert torch.equal(real, torch.arange(real[0], real[0] + len(real)))  # consecutive frames of the clip
+            assert torch.equal(M[i, 0, :4 * lengths[i]], real.repeat_interleave(4))  # the same window in mags
+        assert S[1, 0, 0] == 1 and S[2, 0, 0] == 1  # 5 and 32 frames: taken whole, from their start
+        seen_starts.add((int(S[0, 0, 0]), int(S[3, 0, 0])))
+    assert {a for a, _ in seen_starts} == set(range(1, 20)) and {b for _, b in seen_starts} == {1, 2}
+    S, M, lengths = tts_data.random_windows(mels[:, :, :10], mags[:, :, :40], torch.tensor([10, 5, 10, 10]), 32, 4)
+    assert S.shape[2] == 10 and lengths.tolist() == [10, 5, 10, 10]  # a batch shorter than the window
+
+
+def test_figures_have_one_panel_each(tmp_path):
+    import matplotlib
+    matplotlib.use('Agg')
+    fig = tts_data.plot_attention_and_mel({'a': np.eye(4), 'b': np.eye(4)}, np.random.rand(80, 6), 'title',
+                                          22050, 1100)
+    assert len(fig.axes) >= 3 and fig.axes[0].get_title() == 'a'
+    fig = tts_data.plot_training({'loss': [1.0, 0.5]}, {'lr': [0.1, 0.2]}, {'W': np.eye(3), 'A': np.eye(3)})
+    assert [ax.get_title() for ax in fig.axes] == ['training loss', 'Text2Mel learning rate', 'W', 'A']
+    assert fig.axes[0].get_yscale() == 'log'
+
+
 class _Said:
     def __init__(self, text, dropped='', complete=True):
         self.text, self.pieces, self.dropped, self.complete = text, [text.lower()], dropped, complete
@@ -188,17 +275,10 @@ def test_wavegan_model_names():
     with pytest.raises(ValueError, match=r"WAVEGAN_MODEL='timt': use 'timit' or 'sc09'"):
         tts_data.wavegan_model('timt')
     with pytest.raises(ValueError, match="WAVEGAN_MODEL='timt'"):
-        tts_data.load_wavegan('timt')  # refused before anything is fetched
+        tts_data.wavegan_files('timt')  # refused before anything is fetched
 
 
-def test_wavegan_missing_files_are_named_before_tensorflow_loads(tmp_path):
-    (tmp_path / 'model_infer.meta').write_bytes(b'')
-    (tmp_path / 'model.ckpt.index').write_bytes(b'')
-    with pytest.raises(FileNotFoundError, match=r'incomplete, missing: .*model\.ckpt\.data-00000-of-00001$'):
-        tts_data.WaveGAN(tmp_path / 'model.ckpt', tmp_path / 'model_infer.meta')
-
-
-def test_load_wavegan_fetches_the_three_files(monkeypatch):
+def test_wavegan_files_are_fetched_together(monkeypatch, tmp_path):
     asked = []
 
     def offline(name, dest=None):
@@ -207,7 +287,18 @@ def test_load_wavegan_fetches_the_three_files(monkeypatch):
 
     monkeypatch.setattr(assets, 'fetch_asset', offline)
     with pytest.raises(assets.DownloadError, match='wavegan_sc09_index: offline'):
-        tts_data.load_wavegan('sc09')
+        tts_data.wavegan_files('sc09')
     assert asked == ['wavegan_sc09_index']
     assert all(f'wavegan_{m}_{part}' in assets.ASSETS for m in tts_data.WAVEGAN_MODELS
                for part in ('index', 'data', 'meta'))
+
+    names = {'index': 'timit.ckpt.index', 'data': 'timit.ckpt.data-00000-of-00001', 'meta': 'timit_infer.meta'}
+    for name in names.values():
+        (tmp_path / name).write_bytes(b'x')
+    monkeypatch.setattr(assets, 'fetch_asset', lambda name, dest=None: tmp_path / names[name.split('_')[-1]])
+    assert tts_data.wavegan_files('timit') == (str(tmp_path / 'timit.ckpt'), tmp_path / 'timit_infer.meta')
+    (tmp_path / 'timit.ckpt.data-00000-of-00001').unlink()  # say a copy kept elsewhere lost one file
+    monkeypatch.setattr(assets, 'fetch_asset', lambda name, dest=None: (
+        tmp_path / 'elsewhere.data' if name.endswith('data') else tmp_path / names[name.split('_')[-1]]))
+    with pytest.raises(FileNotFoundError, match=r'incomplete, missing: .*timit\.ckpt\.data-00000-of-00001$'):
+        tts_data.wavegan_files('timit')

@@ -592,6 +592,45 @@ def test_guided_attention_loss_per_clip(nb):
     assert loss(on_padding, *one).item() == pytest.approx(T / (N * T))
 
 
+def test_l1_counts_only_each_clips_own_frames(nb):
+    """Padding a clip's mel frames (as a longer clip in its batch would) changes neither loss."""
+    torch.manual_seed(0)
+    text2mel = nb.Text2Mel(d=16, e=8).eval()  # eval: no dropout, so the two runs are comparable
+    L, n_chars = ids_of(nb, GARDEN_PATH[1])[None], torch.tensor([len(ids_of(nb, GARDEN_PATH[1]))])
+    S, M = torch.rand(1, 80, 9), torch.rand(1, 1025, 36)
+    alone = (L, S, M, n_chars, torch.tensor([9]))
+    padded = (L, torch.cat((S, torch.zeros(1, 80, 6)), 2), torch.cat((M, torch.zeros(1, 1025, 24)), 2), n_chars,
+              torch.tensor([9]))
+    assert nb.text2mel_loss(text2mel, padded).item() == pytest.approx(nb.text2mel_loss(text2mel, alone).item(),
+                                                                      rel=1e-6)
+
+    def half(S):  # an SSRN stand-in that predicts 0.5 everywhere: the loss is mean |0.5 - M| over real frames
+        return None, torch.full((S.shape[0], 1025, 4 * S.shape[2]), 0.5)
+
+    expected = (M - 0.5).abs().mean().item()
+    assert nb.ssrn_loss(half, alone).item() == pytest.approx(expected, rel=1e-6)
+    assert nb.ssrn_loss(half, padded).item() == pytest.approx(expected, rel=1e-6)  # unmasked: much larger
+    assert nb.masked_l1(torch.ones(2, 3, 4), torch.zeros(2, 3, 4), torch.tensor([4, 1])).item() == 1.0
+
+
+def test_ssrn_windows_never_hold_padding_only(nb):
+    """A 5-frame clip batched with a 60-frame one: its 32-frame window must start inside it."""
+    seen = []
+
+    def spy(S):
+        seen.append(S[1, 0, :5].clone())
+        return None, torch.zeros(S.shape[0], 1025, 4 * S.shape[2])
+
+    S = torch.zeros(2, 80, 60)
+    S[0], S[1, :, :5] = 1.0, 1.0  # real frames are 1, padding 0
+    M = torch.zeros(2, 1025, 240)
+    M[0], M[1, :, :20] = 1.0, 1.0
+    for seed in range(20):
+        torch.manual_seed(seed)
+        assert nb.ssrn_loss(spy, (None, S, M, None, torch.tensor([60, 5])), max_frames=32).item() == 1.0
+    assert all((window == 1).all() for window in seen)  # the short clip's 5 real frames, every time
+
+
 def test_learning_rate_schedule(nb):
     lr = nb.learning_rate
     assert lr(0, 0.005, 4000) == pytest.approx(0.005 / 4000)

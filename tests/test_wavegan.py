@@ -1,18 +1,29 @@
-"""Notebook 2, WaveGAN: cookbook.tts_data.WaveGAN reads a TF1 checkpoint of the released form.
+"""Notebook 2, WaveGAN: the notebook's load_wavegan reads a TF1 checkpoint of the released form.
 
 The released WaveGAN checkpoints cannot be downloaded here, so the test builds one of the same
 form: a TF1 graph with a placeholder z:0 [None, 100], an output G_z:0 [None, 16384, 1] and
 G_z_spec:0, weights saved with tf.compat.v1.train.Saver as <x>.ckpt.index/.data-00000-of-00001,
-and the inference MetaGraph exported as <x>_infer.meta. tts_data.WaveGAN (which the notebook uses
-through tts_data.load_wavegan) must restore it in a fresh graph and produce exactly what the saved
-weights compute. The checks that need no TensorFlow are in tests/test_cookbook_tts_data.py.
+and the inference MetaGraph exported as <x>_infer.meta. The notebook's `load_wavegan` (its
+files come from tts_data.wavegan_files) must restore it in a fresh graph and produce exactly what
+the saved weights compute. The checks that need no TensorFlow are in tests/test_cookbook_tts_data.py.
 """
 import numpy as np
 import pytest
 
-from cookbook import tts_data
+import cookbook
 
 tf = pytest.importorskip('tensorflow')
+
+
+@pytest.fixture(scope='module')
+def load_wavegan():
+    return cookbook.import_notebook_code('02_text_to_speech.ipynb', module_name='nb_tts_wavegan').load_wavegan
+
+
+def generate(session, z, G_z, seed, n=2):
+    """As the notebook feeds it: latent vectors drawn uniformly from [-1, 1]."""
+    latents = np.random.default_rng(seed).uniform(-1, 1, size=(n, z.shape[-1])).astype(np.float32)
+    return latents, session.run(G_z, {z: latents})[:, :, 0]
 
 LATENT, SAMPLES, HIDDEN = 100, 16384, 64
 
@@ -44,41 +55,48 @@ def checkpoint(tmp_path_factory):
     return folder, weights
 
 
-def test_loads_released_form_and_generates(checkpoint):
+def test_loads_released_form_and_generates(checkpoint, load_wavegan):
     folder, weights = checkpoint
-    wavegan = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    session, z, G_z = load_wavegan(folder / 'model.ckpt', folder / 'model_infer.meta')
     try:
-        assert wavegan.latent_dim == LATENT
-        waves = wavegan.generate(2, seed=5)
+        assert z.name == 'z:0' and G_z.name == 'G_z:0' and z.shape[-1] == LATENT
+        latents, waves = generate(session, z, G_z, seed=5)
     finally:
-        wavegan.close()
+        session.close()
     assert waves.shape == (2, SAMPLES) and waves.dtype == np.float32
     assert SAMPLES / 16000 == pytest.approx(1.024)  # 16,384 samples: 1.02 s at 16 kHz, as the notebook says
-    z = np.random.default_rng(5).uniform(-1, 1, size=(2, LATENT)).astype(np.float32)
-    expected = np.tanh(np.maximum(z @ weights['G/dense'], 0) @ weights['G/upsample'])
+    expected = np.tanh(np.maximum(latents @ weights['G/dense'], 0) @ weights['G/upsample'])
     np.testing.assert_allclose(waves, expected, atol=1e-4)  # the restored weights, not fresh ones
     assert np.abs(waves).max() > 0.01
 
 
-def test_session_grows_gpu_memory_as_needed(checkpoint):
+def test_session_grows_gpu_memory_as_needed(checkpoint, load_wavegan):
     """TensorFlow must not grab the whole GPU: PyTorch (DC-TTS) runs in the same process."""
     folder, _ = checkpoint
-    wavegan = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    session, _, _ = load_wavegan(folder / 'model.ckpt', folder / 'model_infer.meta')
     try:
-        assert wavegan.session._config.gpu_options.allow_growth is True
+        assert session._config.gpu_options.allow_growth is True
     finally:
-        wavegan.close()
+        session.close()
 
 
-def test_restores_in_its_own_graph(checkpoint):
+def test_restores_in_its_own_graph(checkpoint, load_wavegan):
     """Loading twice works: each model lives in its own tf.Graph (no default-graph clashes)."""
     folder, _ = checkpoint
-    first = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
-    second = tts_data.WaveGAN(folder / 'model.ckpt', folder / 'model_infer.meta')
+    first = load_wavegan(folder / 'model.ckpt', folder / 'model_infer.meta')
+    second = load_wavegan(str(folder / 'model.ckpt'), str(folder / 'model_infer.meta'))
     try:
-        a = first.generate(1, seed=1)
-        b = second.generate(1, seed=1)
-        np.testing.assert_array_equal(a, b)
+        assert first[0].graph is not second[0].graph
+        np.testing.assert_array_equal(generate(*first, seed=1)[1], generate(*second, seed=1)[1])
     finally:
-        first.close()
-        second.close()
+        first[0].close()
+        second[0].close()
+
+
+def test_a_corrupt_checkpoint_is_an_error_naming_it(checkpoint, load_wavegan, tmp_path):
+    """The notebook turns any loading error into a notice: the error must say what failed."""
+    folder, _ = checkpoint
+    (tmp_path / 'model_infer.meta').write_bytes(b'<html>not a graph</html>')
+    with pytest.raises(Exception) as info:
+        load_wavegan(folder / 'model.ckpt', tmp_path / 'model_infer.meta')
+    assert 'model_infer.meta' in str(info.value)

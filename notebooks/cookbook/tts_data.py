@@ -1,17 +1,21 @@
 """Dataset and checkpoint plumbing of notebook 2 (DC-TTS) that readers need not read.
 
-* ``checkpoint_file``: the released DC-TTS checkpoint to use (a file the user named, else the
-  download), with a clear error for a wrong path;
+* ``checkpoint_file`` / ``load_checkpoint``: the released DC-TTS checkpoint to use (a file the
+  user named, else the download) and loading it; a failure to get or to load a released file is
+  a notice naming the file and the reason, and the notebook goes on with random weights;
 * ``ljspeech_root``: an LJSpeech-format folder: the user's, the downloaded dataset (extracted
   through ``cookbook.safe_extract``), or the shipped espeak-ng sample, with a notice saying which;
 * ``read_metadata`` / ``SpeechDataset``: metadata.csv parsing and spectrograms cached as .npy
   (written atomically, reused on the next run);
 * ``collate``: a batch of clips padded to the longest, channels first, with each clip's lengths;
+  ``random_windows``: one training window per clip, inside that clip's own frames;
 * ``save_training_state`` / ``load_training_state``: resumable training checkpoints that refuse,
   with a message naming the file and what differs, to resume a model they do not fit;
 * ``save_sentences``: the synthesised sentences as ``<n>.wav`` and ``<n>-mel.npy``, with a report;
-* ``WaveGAN`` / ``load_wavegan``: a released WaveGAN generator (a TensorFlow 1 checkpoint and
-  inference MetaGraph) run with ``tf.compat.v1`` in its own graph and session.
+  ``plot_attention_and_mel``: attention matrices next to the mel spectrogram they produced;
+  ``plot_training``: losses, learning rates and attention images of a training run;
+* ``wavegan_files``: the three files of a released WaveGAN generator (a TensorFlow 1 checkpoint
+  and its inference MetaGraph), fetched once; the notebook restores them itself.
 """
 from __future__ import annotations
 
@@ -30,26 +34,45 @@ SAMPLE_DIR = env.SAMPLES_DIR / 'ljspeech'
 
 def checkpoint_file(variable: str, override: str | None, asset_name: str) -> Path | None:
     """The checkpoint the environment variable names, if set; else the released asset, downloaded
-    once into checkpoints/ (None, with the reason printed, when it cannot be had)."""
+    once into checkpoints/ (None, with a notice naming the file and the reason, when it cannot be
+    had: offline, a failed or refused download)."""
     if override:
         path = Path(override).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f'{variable}={override!r}: {path} is not a file. Point {variable} at an '
                                     f'existing checkpoint, or unset it to download the released one')
         return path
+    asset = assets.ASSETS[asset_name]
     try:
         return assets.fetch_asset(asset_name)
-    except assets.DownloadError as error:
-        print(error)
+    except Exception as error:  # offline, HTTP error, interrupted or refused download...
+        env.notice(f'Could not get {asset.filename} ({asset.url}): {type(error).__name__}: {error}\n'
+                   f'Going on without it. To use it, put a copy at {asset.path} or set {variable}.')
         return None
 
 
-def ljspeech_root(fast: bool, override: str | None = None, data_dir: Path | None = None) -> Path:
+def load_checkpoint(model, path, variable: str, allowed_prefixes: tuple[str, ...] = ('models.',)) -> bool:
+    """Load the checkpoint ``path`` into ``model``: True when it loaded. When it cannot be loaded (a
+    web page saved in its place, a truncated or foreign file, other shapes) a notice names the
+    file and the reason, the model keeps its weights, and the answer is False."""
+    try:
+        checkpoints.load_weights(model, path, allowed_prefixes=allowed_prefixes)
+    except Exception as error:
+        env.notice(f'Could not load {path} into {type(model).__name__}: {type(error).__name__}: {error}\n'
+                   f'Going on with random weights. Delete the file to download it again, or set '
+                   f'{variable} to a good copy.')
+        return False
+    return True
+
+
+def ljspeech_root(fast: bool, override: str | None = None, data_dir: Path | None = None,
+                  download: bool = True) -> Path:
     """An LJSpeech-format folder (metadata.csv + wavs/) to train on.
 
-    Fast mode always uses the shipped sample (preprocessing 13,100 clips takes hours); otherwise
-    ``override`` (LJSPEECH_DIR), else data/LJSpeech-1.1 (downloaded and extracted if needed), else
-    the sample. Every fallback says so in a notice.
+    Fast mode always uses the shipped sample (preprocessing 13,100 clips takes most of an hour); otherwise
+    ``override`` (LJSPEECH_DIR), else data/LJSpeech-1.1 (downloaded and extracted if needed and
+    ``download`` allows it: the notebook allows it on a GPU only), else the sample. Every fallback
+    says so in a notice.
     """
     data_dir = Path(data_dir or env.DATA_DIR)
     extracted = data_dir / 'LJSpeech-1.1'
@@ -66,6 +89,12 @@ def ljspeech_root(fast: bool, override: str | None = None, data_dir: Path | None
             raise FileNotFoundError(f'LJSPEECH_DIR={override!r} has no metadata.csv: point it at an '
                                     'extracted LJSpeech-1.1 folder (metadata.csv + wavs/)')
         return root
+    if not download and not (extracted / 'metadata.csv').is_file():
+        env.notice(f'Not downloading LJSpeech (2.7 GB, then about 40 minutes of preprocessing on 2 CPU cores) for a '
+                   f'short CPU run: '
+                   f'training on the small espeak-ng sample in {SAMPLE_DIR}, enough to run the pipeline, far too '
+                   f'little to learn to speak. Set LJSPEECH_DIR to an extracted copy, or run on a GPU.')
+        return SAMPLE_DIR
     if not (extracted / 'metadata.csv').is_file():
         try:
             # safe_extract unpacks into a staging folder and moves LJSpeech-1.1/ into place whole,
@@ -151,6 +180,52 @@ def collate(batch: list[dict]) -> tuple:
             torch.tensor([len(b['mel']) for b in batch]))
 
 
+def random_windows(mels, mags, n_frames, max_frames: int, reduction_rate: int):
+    """One window of at most ``max_frames`` mel frames per clip (and its ``reduction_rate`` times
+    as many magnitude frames), its start drawn with torch's generator *inside that clip's own
+    frames*: a clip shorter than the window is taken from its start, so no window is padding
+    only. Returns (mels (B, 80, W), mags (B, 1025, rW), real mel frames in each window (B,))."""
+    import torch
+    width = min(int(max_frames), mels.shape[2])
+    starts = [int(torch.randint(0, max(1, n - width + 1), (1,))) for n in n_frames.tolist()]
+    r = reduction_rate
+    mel_windows = torch.stack([mels[i, :, s:s + width] for i, s in enumerate(starts)])
+    mag_windows = torch.stack([mags[i, :, s * r:(s + width) * r] for i, s in enumerate(starts)])
+    lengths = torch.clamp(n_frames - torch.tensor(starts, device=n_frames.device), max=width)
+    return mel_windows, mag_windows, lengths
+
+
+def plot_attention_and_mel(attentions: dict, mel, title: str, sr: int, hop_length: int):
+    """One panel per attention matrix (name -> (N, T) array), then the mel spectrogram; the figure."""
+    import matplotlib.pyplot as plt
+    from .display import plot_melspectrogram
+    fig, axes = plt.subplots(1, len(attentions) + 1, figsize=(5 * len(attentions) + 6, 2.8))
+    for ax, (name, attention) in zip(axes, attentions.items()):
+        ax.imshow(attention, aspect='auto', origin='lower', interpolation='none')
+        ax.set(title=name, xlabel='decoder step (mel frame)', ylabel='character')
+    plot_melspectrogram(mel=mel, sr=sr, ax=axes[-1], title='predicted mel (80 bands)', hop_length=hop_length)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training(losses: dict, learning_rates: dict, images: dict):
+    """The training figure: loss curves (name -> per-step losses, log scale), learning-rate curves
+    (name -> per-step rates), then one panel per (character, frame) image (name -> 2-D array)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2 + len(images), figsize=(4.4 * (2 + len(images)), 3))
+    for ax, curves, title in ((axes[0], losses, 'training loss'), (axes[1], learning_rates, 'Text2Mel learning rate')):
+        for name, values in curves.items():
+            ax.plot(values, label=name)
+        ax.set(title=title, xlabel='step', yscale='log' if curves is losses else 'linear')
+        ax.legend()
+    for ax, (name, image) in zip(axes[2:], images.items()):
+        ax.imshow(image, aspect='auto', origin='lower', interpolation='none')
+        ax.set(title=name, xlabel='frame', ylabel='character')
+    fig.tight_layout()
+    return fig
+
+
 def _as_dict(hparams) -> dict:
     return dataclasses.asdict(hparams) if dataclasses.is_dataclass(hparams) else dict(hparams)
 
@@ -216,40 +291,15 @@ def wavegan_model(name: str, variable: str = 'WAVEGAN_MODEL') -> str:
     return name
 
 
-class WaveGAN:
-    """A released WaveGAN generator (TensorFlow 1 checkpoint + inference MetaGraph with tensors
-    z:0 and G_z:0), run with tf.compat.v1 in its own graph and session."""
-
-    def __init__(self, checkpoint_prefix, meta_path):
-        checkpoint_prefix, meta_path = str(checkpoint_prefix), Path(meta_path)
-        missing = [p for p in (meta_path, Path(checkpoint_prefix + '.index'),
-                               Path(checkpoint_prefix + '.data-00000-of-00001')) if not p.is_file()]
-        if missing:
-            raise FileNotFoundError('WaveGAN checkpoint incomplete, missing: ' + ', '.join(map(str, missing)))
-        env.quiet_tensorflow()
-        import tensorflow as tf  # imported here: only WaveGAN needs TensorFlow
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            saver = tf.compat.v1.train.import_meta_graph(str(meta_path), clear_devices=True)
-            self.z, self.G_z = self.graph.get_tensor_by_name('z:0'), self.graph.get_tensor_by_name('G_z:0')
-            config = tf.compat.v1.ConfigProto()
-            config.gpu_options.allow_growth = True  # take GPU memory as needed: PyTorch shares the GPU
-            self.session = tf.compat.v1.Session(graph=self.graph, config=config)
-            saver.restore(self.session, checkpoint_prefix)
-        self.latent_dim = int(self.z.shape[-1])
-
-    def generate(self, n: int = 2, seed: int = 0) -> np.ndarray:
-        """n waveforms (n, 16384) float32 from latent vectors drawn uniformly from [-1, 1]."""
-        z = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n, self.latent_dim)).astype(np.float32)
-        return self.session.run(self.G_z, {self.z: z})[:, :, 0]
-
-    def close(self) -> None:
-        self.session.close()
-
-
-def load_wavegan(name: str) -> WaveGAN:
-    """The released WaveGAN ``name`` ('timit' or 'sc09'), its three files fetched once into
-    checkpoints/ (raises assets.DownloadError when they cannot be had)."""
+def wavegan_files(name: str) -> tuple[str, Path]:
+    """The released WaveGAN ``name`` ('timit' or 'sc09'): its three files fetched once into
+    checkpoints/ (raises assets.DownloadError when they cannot be had). Returns the checkpoint
+    prefix (what ``Saver.restore`` takes) and the inference MetaGraph."""
     name = wavegan_model(name)
     found = {part: assets.fetch_asset(f'wavegan_{name}_{part}') for part in ('index', 'data', 'meta')}
-    return WaveGAN(str(found['index'])[:-len('.index')], found['meta'])
+    prefix = str(found['index'])[:-len('.index')]
+    missing = [p for p in (found['meta'], Path(prefix + '.index'), Path(prefix + '.data-00000-of-00001'))
+               if not p.is_file()]
+    if missing:  # the three must sit together under one prefix
+        raise FileNotFoundError('WaveGAN checkpoint incomplete, missing: ' + ', '.join(map(str, missing)))
+    return prefix, found['meta']

@@ -3,7 +3,7 @@
 The released LJSpeech model reads lower-case letters, space, ``'``, ``.`` and ``?`` (``P`` pads,
 ``E`` ends a sentence), so everything else has to be said in words first. The rules below cover
 the classes a TTS text normaliser handles (NeMo's English grammars are the reference; they need
-pynini, which has no wheel for Windows or Apple-silicon Macs), each with its tests:
+pynini, whose wheels are for Linux only), each with its tests:
 
 * numbers through `num2words <https://pypi.org/project/num2words/>`_: cardinals ("1,234" ->
   "one thousand two hundred and thirty four"), ordinals, decimals, negative numbers, ranges
