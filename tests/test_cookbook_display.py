@@ -121,6 +121,15 @@ def test_plot_training_curves_one_panel_per_metric_and_clear_error():
         cookbook.plot_training_curves(history, keys=('val_loss',))
 
 
+def test_plot_training_curves_draws_the_validation_curve_beside_training():
+    history = {'loss': [1.0, 0.5], 'accuracy': [0.3, 0.6], 'val_loss': [1.2, 0.9], 'val_accuracy': [0.2, 0.5]}
+    fig = cookbook.plot_training_curves(history)
+    lines = fig.axes[1].lines
+    assert len(lines) == 2 and list(lines[1].get_data()[1]) == [0.2, 0.5]
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ['training clips', 'validation speakers']
+    plt.close(fig)
+
+
 def test_plot_confusion_counts_and_shows_every_class():
     fig = cookbook.plot_confusion([0, 0, 1, 1], [0, 1, 1, 1], ['yes', 'no', 'up'], title='t')
     ax = fig.axes[0]

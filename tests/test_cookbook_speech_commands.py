@@ -353,3 +353,12 @@ def test_time_budget_stops_training_before_an_epoch_that_would_overrun():
     assert len(model.fit(x, y, epochs=5, verbose=0, callbacks=[OneSecondEpochs(), tight]).history['loss']) == 1
     unlimited = sc.time_budget(1e9)
     assert len(model.fit(x, y, epochs=3, verbose=0, callbacks=[unlimited]).history['loss']) == 3
+
+
+def test_subsample_keeps_order_and_pairs_and_all_when_n_is_none():
+    clips, labels = np.arange(10)[:, None] * np.ones((1, 4), np.int16), np.arange(10)
+    x, y = sc.subsample(clips, labels, 4, seed=1)
+    assert len(y) == 4 and list(y) == sorted(y) and np.all(x[:, 0] == y)
+    assert sc.subsample(clips, labels, None)[1] is labels and sc.subsample(clips, labels, 99)[1] is labels
+    with pytest.raises(ValueError, match='at least one'):
+        sc.subsample(clips, labels, 0)

@@ -134,9 +134,11 @@ def plot_melspectrogram(y=None, sr: int = 22050, *, mel=None, ax=None, title: st
     return ax
 
 
-def plot_training_curves(history, keys=('loss', 'accuracy'), label='training clips', figsize=(12, 3.2)):
-    """One panel per metric of a Keras History (or its ``.history`` dict), over epochs; returns
-    the Figure. A metric the history lacks is a clear error naming what it holds."""
+def plot_training_curves(history, keys=('loss', 'accuracy'), label='training clips',
+                         val_label='validation speakers', figsize=(12, 3.2)):
+    """One panel per metric of a Keras History (or its ``.history`` dict), over epochs, with the
+    validation curve (``val_<metric>``) in the same panel when the history has one; returns the
+    Figure. A metric the history lacks is a clear error naming what it holds."""
     import matplotlib.pyplot as plt
     curves = getattr(history, 'history', history)
     missing = [key for key in keys if key not in curves]
@@ -145,6 +147,8 @@ def plot_training_curves(history, keys=('loss', 'accuracy'), label='training cli
     fig, axes = plt.subplots(1, len(keys), figsize=figsize, squeeze=False)
     for key, ax in zip(keys, axes[0]):
         ax.plot(np.arange(1, len(curves[key]) + 1), curves[key], label=label)
+        if f'val_{key}' in curves:
+            ax.plot(np.arange(1, len(curves[f'val_{key}']) + 1), curves[f'val_{key}'], label=val_label)
         ax.set(xlabel='epoch', ylabel=key)
         ax.legend()
     return fig

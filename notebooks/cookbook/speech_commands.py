@@ -456,6 +456,17 @@ def merge_splits(data, *splits):
             np.concatenate([data[s][1] for s in splits]))
 
 
+def subsample(clips, labels, n=None, seed=0):
+    """(clips, labels) of at most n randomly chosen examples (all of them when n is None or
+    larger), in their original order: a shorter training run on a slow machine."""
+    if n is None or n >= len(labels):
+        return clips, labels
+    if n < 1:
+        raise ValueError(f'subsample: n={n}; keep at least one clip (or None for all)')
+    keep = np.sort(np.random.default_rng(seed).permutation(len(labels))[:n])
+    return clips[keep], np.asarray(labels)[keep]
+
+
 def notice_empty_classes(task, data, data_dir):
     """A notice naming the classes without training clips (e.g. _unknown_ in a 10-word folder)."""
     empty = [c for i, c in enumerate(task.classes) if not np.any(data['train'][1] == i)]
