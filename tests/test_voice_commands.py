@@ -304,6 +304,31 @@ def test_streaming_finds_the_commands_in_a_built_recording(nb, tone_model):
         assert posteriors[end].argmax() == label
 
 
+def test_stream_scores_cover_the_grid_and_count_background_alarms(nb, tone_model):
+    model, _ = tone_model
+    x, y = tones((300, 2000), 3, noise=0.0, seed=7)
+    noise = [np.random.default_rng(3).standard_normal(3 * SR).astype(np.float32)]
+    audio, events = sc.build_stream(x, y, noise, n_commands=3, noise_level=0.01, seed=2)
+    background = np.tile(x[0], 4)  # a 300 Hz tone all along: every window says class 0
+    scores = nb.stream_scores(model, audio, events, background, keyword_ids=[0, 1], smooths=(1, 3),
+                              thresholds=(0.5, 0.99))
+    assert [(s['smooth'], s['threshold']) for s in scores] == [(1, 0.5), (1, 0.99), (3, 0.5), (3, 0.99)]
+    low = scores[0]
+    assert low['hits'] + low['misses'] == 3 and low['found'] == low['hits'] / 3
+    # four seconds of "keyword 0" with at most one detection a second: about 4 alarms in 4 s
+    assert 2 <= low['per_minute'] * 4 / 60 <= 4 and low['per_hour'] == pytest.approx(low['per_minute'] * 60)
+
+
+def test_choose_detector_prefers_most_found_within_the_alarm_budget(nb):
+    scores = [dict(smooth=1, threshold=0.5, found=1.0, hits=10, stream_false_alarms=9, per_minute=5.0),
+              dict(smooth=3, threshold=0.6, found=0.9, hits=9, stream_false_alarms=1, per_minute=0.5),
+              dict(smooth=5, threshold=0.8, found=0.7, hits=7, stream_false_alarms=0, per_minute=0.0)]
+    assert nb.choose_detector(scores)['smooth'] == 3
+    assert nb.choose_detector(scores, max_per_minute=0.1)['smooth'] == 5
+    # none within the budget: the fewest false alarms per command found
+    assert nb.choose_detector(scores[:1] + [dict(scores[1], per_minute=2.0)], max_per_minute=0.1)['smooth'] == 3
+
+
 def test_your_own_voice_wav_is_decoded_and_classified(nb, tone_model, tmp_path):
     model, _ = tone_model
     recording = np.concatenate([np.zeros(22050), tone(1.0, 2000, 44100), np.zeros(11025)])
