@@ -458,6 +458,16 @@ def test_monotonic_rule(nb):
     assert attended.tolist() == [2]  # forced index is clamped to the last character
 
 
+@pytest.mark.parametrize('jump, kept', [(-2, False), (-1, True), (0, True), (1, True), (3, True), (4, False)])
+def test_monotonic_rule_accepts_jumps_of_minus_one_to_three(nb, jump, kept):
+    """What the notebook says of the rule: -1 to +3 pass (0: a stall), anything else goes to previous + 1."""
+    previous = 4
+    logits = torch.zeros(1, 12)
+    logits[0, previous + jump] = 9.0
+    _, attended = nb.monotonic_column(logits, torch.tensor([previous]), torch.tensor([12]))
+    assert attended.item() == (previous + jump if kept else previous + 1)
+
+
 # ----------------------------------------------------------------------------------------------
 # Synthesis end to end (tiny models) and Griffin-Lim
 # ----------------------------------------------------------------------------------------------
