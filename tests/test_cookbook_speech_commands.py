@@ -362,3 +362,14 @@ def test_subsample_keeps_order_and_pairs_and_all_when_n_is_none():
     assert sc.subsample(clips, labels, None)[1] is labels and sc.subsample(clips, labels, 99)[1] is labels
     with pytest.raises(ValueError, match='at least one'):
         sc.subsample(clips, labels, 0)
+
+
+def test_build_stream_keeps_the_recordings_level_when_noise_level_is_none():
+    noise = [np.full(2 * SR, 0.003, np.float32)]
+    audio, _ = sc.build_stream(np.zeros((1, SR), np.int16), np.array([0]), noise, n_commands=0,
+                               gap_seconds=(3.0, 3.0), noise_level=None)
+    np.testing.assert_allclose(audio, 0.003)
+    louder, _ = sc.build_stream(np.zeros((1, SR), np.int16), np.array([0]),
+                                [np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32) * 0.003],
+                                n_commands=0, gap_seconds=(3.0, 3.0), noise_level=0.05)
+    assert abs(float(np.std(louder)) - 0.05) < 0.005

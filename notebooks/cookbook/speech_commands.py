@@ -483,8 +483,10 @@ def build_stream(clips, labels, noise_parts, n_commands=8, gap_seconds=(1.0, 2.5
     """A recording with n_commands one-second clips in background noise, apart by random gaps.
 
     clips (int16 or float, (N, samples)) and labels come from the test split, noise_parts from
-    the test part of the background noise, so nothing here was heard in training. Returns
-    (audio float32, events): events is a list of (start second, label) of each inserted clip.
+    the test part of the background noise, so nothing here was heard in training. noise_level:
+    each noise piece scaled to this RMS, or None to keep the recordings' own level (the level
+    the _silence_ clips and the training noise were cut at). Returns (audio float32, events):
+    events is a list of (start second, label) of each inserted clip.
     """
     if len(clips) == 0:
         raise ValueError('build_stream needs at least one clip')
@@ -499,7 +501,8 @@ def build_stream(clips, labels, noise_parts, n_commands=8, gap_seconds=(1.0, 2.5
         while pos < total:
             piece = noise_parts[int(rng.integers(len(noise_parts)))]
             take = min(len(piece), total - pos)
-            audio[pos:pos + take] = piece[:take] * noise_level / max(float(np.std(piece)), 1e-6)
+            gain = 1.0 if noise_level is None else noise_level / max(float(np.std(piece)), 1e-6)
+            audio[pos:pos + take] = piece[:take] * gain
             pos += take
     events, pos = [], 0
     for gap, index in zip(gaps, chosen):
