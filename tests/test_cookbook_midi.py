@@ -373,6 +373,8 @@ def test_verdict_needs_accuracy_and_likelihood_on_the_same_steps(capsys):
     likely_but_wrong = {'accuracy': 0.55, 'log_likelihood_per_step': -1.2, 'steps': 10}
     text = midi.verdict('model', likely_but_wrong, baselines)
     assert 'does not beat' in text and 'accuracy than bigram' in text and 'unigram' not in text
+    untrained = {'accuracy': 0.4, 'log_likelihood_per_step': -3.0, 'steps': 10}
+    assert 'beats no baseline' in midi.verdict('model', untrained, baselines)
     with pytest.raises(ValueError, match='not the same held-out melodies'):
         midi.verdict('model', {**good, 'steps': 9}, baselines)
     midi.print_scores({**baselines, 'model': good})

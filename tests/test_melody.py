@@ -277,3 +277,14 @@ def test_make_dataset_refuses_tunes_that_yield_no_melody(tmp_path):
     too_short = midi.twinkle_twinkle()  # 2 bars: Magenta's extractor wants at least 7
     with pytest.raises(ValueError, match='no train tune survived'):
         nb.make_dataset(config, [too_short], [too_short], tmp_path)
+
+
+def test_the_notebook_and_the_shipped_bundles_script_use_one_split():
+    """The held-out tunes the notebook scores on are the shipped bundle's held-out tunes."""
+    import json
+    notebook = json.loads((cookbook.REPO_ROOT / 'notebooks' / '03_melody_generation.ipynb').read_text())
+    code = '\n'.join(''.join(c['source']) for c in notebook['cells'] if c['cell_type'] == 'code')
+    script = (cookbook.REPO_ROOT / 'scripts' / 'train_folk_bundle.py').read_text()
+    call = 'midi.split_tunes(tunes, **midi.FOLK_SPLIT)'
+    assert call in code and call in script
+    assert code.count('split_tunes(') == 1 and script.count('split_tunes(') == 2  # docstring + call

@@ -348,6 +348,8 @@ def verdict(name: str, scores: dict, baselines: dict) -> str:
             for metric, key in (('accuracy', 'accuracy'), ('likelihood', 'log_likelihood_per_step'))}
     if not any(lost.values()):
         return f'{name} beats every baseline on accuracy and likelihood.'
+    if all(len(names) == len(baselines) for names in lost.values()):
+        return f'{name} beats no baseline, on accuracy or likelihood: train it longer.'
     worse = '; '.join(f'{metric} than {", ".join(names)}' for metric, names in lost.items() if names)
     return f'{name} does not beat every baseline: no better {worse}.'
 
