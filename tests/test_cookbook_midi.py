@@ -3,8 +3,6 @@
 TF_USE_LEGACY_KERAS: see tests/test_melody.py. Magenta is imported here (read_bundle, the
 configurations) with the flag on, and the flag is put back afterwards.
 """
-import json
-import math
 import os
 import sys
 import warnings
