@@ -149,9 +149,10 @@ def bench_training(nb, device, args):
                                   batch_size=args.batch_size, save_every=10 ** 9, seed=args.seed)
             seconds = time.perf_counter() - start
             results[name] = losses
-            first, last = sum(losses[:5]) / len(losses[:5]), sum(losses[-5:]) / len(losses[-5:])
-            print('  %-8s %.2f s/step; loss, mean of the first 5 steps %.4f -> of the last 5 %.4f' % (
-                name, seconds / args.train_steps, first, last))
+            k = max(1, min(5, len(losses) // 2))  # never the same steps at both ends of a short run
+            first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+            print('  %-8s %.2f s/step; loss, mean of the first %d steps %.4f -> of the last %d %.4f' % (
+                name, seconds / args.train_steps, k, first, k, last))
         print('  guided-attention penalty of training clip 1: %.4f before, %.4f after' % (before, attention_penalty()))
 
 
