@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import cookbook
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / 'notebooks'
 EXPECTED_NOTEBOOKS = [
     '01_voice_commands.ipynb',
@@ -61,12 +63,21 @@ def test_kernelspec_is_python3(notebook):
     assert meta.get('kernelspec', {}).get('name') == 'python3'
 
 
+def test_stored_with_cell_ids(notebook):
+    # nbformat 4.5 gives every cell an id; older files make nbformat warn (a hard error to come).
+    nb = json.loads(notebook.read_text(encoding='utf-8'))
+    assert (nb['nbformat'], nb['nbformat_minor']) >= (4, 5), f'{notebook.name}: stored as nbformat < 4.5'
+    ids = [cell.get('id') for cell in nb['cells']]
+    assert all(ids) and len(set(ids)) == len(ids), f'{notebook.name}: cells without a unique id'
+
+
 def test_title_and_colab_badge(notebook):
     cells = _cells(notebook)
     assert cells[0]['cell_type'] == 'markdown' and _source(cells[0]).lstrip().startswith('# '), \
         'the first cell must be a markdown title'
     head = '\n'.join(_source(c) for c in cells[:3] if c['cell_type'] == 'markdown')
-    badge = f'colab.research.google.com/github/audio-cookbook/audio-cookbook/blob/main/notebooks/{notebook.name}'
+    repo = cookbook.REPO_URL.removeprefix('https://github.com/')
+    badge = f'colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook.name}'
     assert badge in head, f'{notebook.name}: no Colab badge pointing at the notebook near the top'
 
 
