@@ -394,7 +394,8 @@ class Run:
     def report_test(self, variants):
         np = self.np
         stats = lambda xs: f'{np.mean(xs):.3f} +- {np.std(xs, ddof=1) if len(xs) > 1 else 0:.3f}'
-        say(f'\n10-word task, mean +- standard deviation over {self.args.seeds} seed(s), {self.args.epochs} epochs:')
+        runs = max(len(x) for x in self.val_scores.values())
+        say(f'\n10-word task, mean +- standard deviation over up to {runs} seed(s), {self.args.epochs} epochs:')
         for v in variants:
             if v in self.val_scores:
                 say(f'  {v:<34} validation {stats(self.val_scores[v])}   training {np.mean(self.seconds[v]):.0f} s per run')
