@@ -1,4 +1,4 @@
-# Two commands do everything on a fresh Linux machine with Python 3.11, 3.12 or 3.13:
+# Two commands do everything (a third checks Colab) on a fresh Linux machine with Python 3.11, 3.12 or 3.13:
 #   make run    set up .venv, then execute all three notebooks; results land in outputs/
 #   make test   set up .venv, then run the unit tests and every notebook end to end (fast mode, offline)
 #   make test-colab   the same tests in a stand-in for Colab's GPU runtime (.venv-colab, Python 3.13):

@@ -11,7 +11,7 @@
    them. Random weights stop only where the forcing rule walks the attention to the end of
    the text (a frame or two per character), otherwise at the frame
    limit (at least 210 frames, 10.5 s); the script prints how many stopped and the frames decoded.
-4. With --train-data DIR (an LJSpeech-format folder, e.g. ../shared/data/ljspeech_sample): a short
+4. With --train-data DIR (an LJSpeech-format folder, e.g. a few real LJSpeech clips with metadata.csv): a short
    Text2Mel + SSRN training run from scratch at the released sizes, printing seconds per step and
    the losses, and the attention of a training clip before/after (its guided-attention penalty).
 
@@ -21,7 +21,7 @@ times are only as good as the load they were taken at.
 
     python benchmarks/bench_tts.py                    # 210 steps: the recipe loop takes a while on a CPU
     python benchmarks/bench_tts.py --quick            # parts 1 and 2 only, 100 decoder steps (a few minutes)
-    python benchmarks/bench_tts.py --skip-decoding --train-data ../shared/data/ljspeech_sample --train-steps 40
+    python benchmarks/bench_tts.py --skip-decoding --train-data DIR --train-steps 40
 """
 import argparse
 import contextlib
