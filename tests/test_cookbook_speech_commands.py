@@ -258,6 +258,19 @@ def test_find_dataset_falls_back_to_the_sample_offline(monkeypatch, tmp_path, ca
     assert cookbook.ASSETS['speech_commands_v0.02'].url.endswith('speech_commands_v0.02.tar.gz')
 
 
+def test_find_dataset_falls_back_when_the_archive_cannot_be_extracted(monkeypatch, tmp_path, capsys):
+    # An archive that passed the download checks but cannot be read (a copy put there by hand, say):
+    # the notebook goes on with the sample, names the file, and leaves no half-extracted folder.
+    bad = tmp_path / 'speech_commands_v0.01.tar.gz'
+    bad.write_bytes(b'\x1f\x8b\x08\x00' + b'not really gzip' * 10)
+    monkeypatch.setattr(cookbook.env, 'DATA_DIR', tmp_path)
+    monkeypatch.setattr(sc, 'fetch_asset', lambda name: bad)
+    assert sc.find_dataset(None, version='v0.01') == (sc.SAMPLE_DIR, True)
+    out = capsys.readouterr().out
+    assert 'Could not extract Speech Commands v0.01' in out and str(bad) in out and 'Delete that file' in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [bad.name]
+
+
 # --- streaming ---------------------------------------------------------------------------------
 
 def test_build_stream_places_the_clips_where_the_events_say():

@@ -24,6 +24,7 @@ import re
 import shutil
 import struct
 import sys
+import tarfile
 import warnings
 import wave
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ def find_dataset(data_dir=None, version='v0.01', fast=False):
         env.notice('Fast mode: using the small synthetic sample in data/samples/speech_commands '
                    f'(espeak-ng voices plus generated noise, no download). {sample_warning}')
         return SAMPLE_DIR, True
-    extracted = env.DATA_DIR / VERSIONS[version]
+    extracted, archive = env.DATA_DIR / VERSIONS[version], 'its archive'
     try:
         if not (extracted / 'testing_list.txt').is_file():
             archive = fetch_asset(VERSIONS[version])
@@ -80,6 +81,12 @@ def find_dataset(data_dir=None, version='v0.01', fast=False):
     except DownloadError as err:
         env.notice(f'Could not get Speech Commands {version} ({err}). Falling back to the small '
                    f'synthetic sample in data/samples/speech_commands. {sample_warning}')
+        return SAMPLE_DIR, True
+    except (OSError, ValueError, tarfile.TarError, EOFError) as err:  # an archive that cannot be read
+        shutil.rmtree(extracted.with_name(extracted.name + '.partial'), ignore_errors=True)
+        env.notice(f'Could not extract Speech Commands {version} from {archive} ({err}). Delete that '
+                   'file to download it again. Falling back to the small synthetic sample in '
+                   f'data/samples/speech_commands. {sample_warning}')
         return SAMPLE_DIR, True
 
 
