@@ -41,13 +41,34 @@ def ipc_kernel_manager(folder):
     return KernelManager(kernel_name='python3', transport='ipc', ip=str(Path(folder).resolve() / 'kernel'))
 
 
+def shut_down(client, manager):
+    """Stop the kernel now and wait for it.
+
+    nbclient shuts a kernel down only when it created the kernel manager itself; ours is passed in
+    (for its IPC sockets), so without this the kernel outlived its notebook until this script
+    exited, then printed "Parent appears to have exited, shutting down" after the results, and its
+    CPU time never reached this process's children's times (what benchmarks/bench_notebooks.py reads).
+    """
+    if client.kc is not None:
+        client.kc.stop_channels()
+        client.kc = None
+    try:
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=False)  # asks the kernel to exit, waits, kills it if it hangs
+    except RuntimeError as exc:  # already gone
+        if 'No kernel is running' not in str(exc):
+            raise
+    finally:
+        manager.cleanup_resources()
+
+
 def execute(path, destination, timeout, cwd=NOTEBOOKS_DIR):
     """Run the notebook at ``path`` in a fresh kernel started in ``cwd``; write the executed copy
     to ``destination``. Returns the CellExecutionError of a failing cell, or None."""
     notebook = nbformat.read(path, as_version=4)
     sockets = tempfile.mkdtemp(prefix='cookbook-kernel-')  # private (mode 0700)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name='python3',
-                            km=ipc_kernel_manager(sockets),
+    manager = ipc_kernel_manager(sockets)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name='python3', km=manager,
                             resources={'metadata': {'path': str(cwd)}})
     error = None
     try:
@@ -55,6 +76,7 @@ def execute(path, destination, timeout, cwd=NOTEBOOKS_DIR):
     except CellExecutionError as exc:
         error = exc
     finally:
+        shut_down(client, manager)
         shutil.rmtree(sockets, ignore_errors=True)
         # Keep the executed copy even when a cell failed: it shows where and why.
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -78,20 +100,24 @@ def main(argv=None):
 
     # The kernel inherits this environment; keep relative output paths anchored at the repository.
     os.environ['COOKBOOK_OUTPUT_DIR'] = str(output_root())
-    failures = []
+    failures, summary = [], []
     for name in names:
         destination = output_root() / 'executed' / name
         print(f'[run] {name} ...', flush=True)
         started = time.perf_counter()
         error = execute(NOTEBOOKS_DIR / name, destination, args.timeout)
         seconds = time.perf_counter() - started
+        shown = destination.relative_to(REPO_ROOT) if destination.is_relative_to(REPO_ROOT) else destination
+        summary.append(f'[run]   {name}: {"OK" if error is None else "FAILED"} in {seconds:.0f} s -> {shown}')
         if error is None:
-            print(f'[run] {name}: OK in {seconds:.0f} s -> {destination.relative_to(REPO_ROOT) if destination.is_relative_to(REPO_ROOT) else destination}')
+            print(f'[run] {name}: OK in {seconds:.0f} s -> {shown}')
         else:
             failures.append(name)
             last_line = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
             print(f'[run] {name}: FAILED after {seconds:.0f} s: {last_line}\n'
                   f'[run]   the executed copy with the traceback is {destination}', file=sys.stderr)
+    if len(names) > 1:
+        print('[run] summary:', *summary, sep='\n')
     print(f'[run] results are in {output_root()}')
     return 1 if failures else 0
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / 'scripts'
@@ -47,6 +48,26 @@ def test_runs_over_ipc_keeps_ids_and_warns_about_neither(tmp_path):
     outputs = [''.join(c['outputs'][0]['text']).strip() for c in executed['cells']]
     assert outputs == [str(workdir), '42']
     assert not list(tmp_path.glob('out/*.tmp'))
+
+
+def test_the_kernel_is_gone_when_execute_returns(tmp_path):
+    """The kernel is shut down with its notebook, not when the runner exits: no kernel process is
+    left once execute() returns, and no "Parent appears to have exited" warning follows the
+    results (nbclient leaves a kernel manager it did not create running)."""
+    notebook = _notebook(tmp_path / 'tiny.ipynb', ['import os\nprint(os.getpid())'])
+    code = ('import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); '
+            'import psutil, run_notebooks as r; '
+            'error = r.execute(Path(sys.argv[2]), Path(sys.argv[3]), 120, cwd=Path(sys.argv[4])); '
+            'print("ERROR:", type(error).__name__ if error else None); '
+            'print("CHILDREN:", len(psutil.Process().children(recursive=True)))')
+    done = subprocess.run([sys.executable, '-c', code, str(SCRIPTS), str(notebook),
+                           str(tmp_path / 'out.ipynb'), str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert 'ERROR: None' in done.stdout, done.stderr
+    assert 'CHILDREN: 0' in done.stdout, done.stdout
+    assert 'Parent appears to have exited' not in done.stderr, done.stderr
+    kernel_pid = int(''.join(json.loads((tmp_path / 'out.ipynb').read_text())['cells'][0]['outputs'][0]['text']))
+    assert not psutil.pid_exists(kernel_pid) or psutil.Process(kernel_pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_a_failing_cell_is_returned_and_its_copy_kept(tmp_path):
