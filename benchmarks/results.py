@@ -19,20 +19,31 @@ other than `value` (for example `std`, `low`, `high`, `n`), and a Python format 
     python benchmarks/results.py check   # exit 1 and list every quote that differs from its source
     python benchmarks/results.py quote   # rewrite every quote from the results files
 
+    python benchmarks/results.py show    # every figure with its unit, data, date and flags
+
 The files searched are README.md, CONTRIBUTING.md, the READMEs and *.md under benchmarks/,
-checkpoints/ and data/, and the Markdown cells of notebooks/*.ipynb.
+checkpoints/ and data/, and the Markdown cells of notebooks/*.ipynb. `check` reports, each on its
+own line: a quote that differs from its figure; a quote of a figure no results file holds (run the
+benchmark that writes it, see benchmarks/README.md); a quote of an absolute time measured while
+other processes were busy, or of a quick run; a `<!--fig` marker that does not parse.
+
+COOKBOOK_RESULTS_DIR, when set, is where `Results` writes (`make bench-quick` points it at
+outputs/bench-quick). A quick run never writes into benchmarks/results/.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import fcntl
 import json
+import math
 import os
 import platform
 import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,8 +57,9 @@ SCHEMA = 1
 BUSY_OTHER_CORES = 0.25
 
 QUOTE = re.compile(r'<!--fig (?P<ref>[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_]+)?)'
-                   r'(?: (?P<fmt>[^>]*?))?-->(?P<text>.*?)<!--/fig-->', re.S)
+                   r'(?: (?P<fmt>[^<>]*?))?-->(?P<text>(?:(?!<!--).)*?)<!--/fig-->', re.S)
 QUOTED_FILES = ('README.md', 'CONTRIBUTING.md', 'benchmarks/*.md', 'checkpoints/*.md', 'data/*.md')
+MARKER = re.compile(r'<!--\s*/?\s*fig\b')  # anything that looks like a quote marker
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +132,10 @@ class Results:
         if out_dir is None:
             out_dir = os.environ.get('COOKBOOK_RESULTS_DIR') or (QUICK_DIR if quick else RESULTS_DIR)
         self.path = Path(out_dir) / f'{benchmark}.json'
+        if quick and _same_dir(self.path.parent, RESULTS_DIR):
+            raise ValueError(f'a quick run of {benchmark} would write into {_relative(RESULTS_DIR)}: quick '
+                             'figures say nothing and must not replace measured ones (unset '
+                             'COOKBOOK_RESULTS_DIR or give another out_dir)')
         argv = sys.argv if argv is None else argv
         self.run = {
             'command': ' '.join(shlex.quote(a) for a in ['python', _relative(argv[0])] + list(argv[1:])),
@@ -141,10 +157,18 @@ class Results:
             **extra):
         if not re.fullmatch(r'[A-Za-z0-9_\-]+', key):
             raise ValueError(f'figure key {key!r}: letters, digits, _ and - only')
+        if not isinstance(data, str) or not data.strip():
+            raise ValueError(f'figure {key!r}: data= must name what it was measured on')
+        reserved = {'value', 'unit', 'data', 'kind', 'format', 'run', 'busy'} & set(extra)
+        if reserved:
+            raise ValueError(f'figure {key!r}: {", ".join(sorted(reserved))} cannot be extra fields')
         figure = {'value': _plain(value), 'unit': unit, 'data': data, 'kind': kind}
         if format:
             figure['format'] = format
         figure.update({k: _plain(v) for k, v in extra.items() if v is not None})
+        problems = _figure_problems(key, figure)
+        if problems:
+            raise ValueError('; '.join(problems))
         self.figures[key] = figure
         return figure
 
@@ -172,20 +196,43 @@ class Results:
             figure['run'] = run_id
             if figure['kind'] == 'time' and self.run['busy']:
                 figure['busy'] = True
-        old = load(self.path) if self.path.exists() else {'figures': {}, 'runs': {}}
-        figures = {**old.get('figures', {}), **self.figures}
-        used = {f['run'] for f in figures.values()}
-        runs = {k: v for k, v in {**old.get('runs', {}), run_id: self.run}.items() if k in used}
-        doc = {'schema': SCHEMA, 'benchmark': self.benchmark, 'runs': dict(sorted(runs.items())),
-               'figures': dict(sorted(figures.items()))}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        part = self.path.with_suffix('.json.part')
-        part.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + '\n')
-        part.replace(self.path)
+        # One writer at a time per results file (read, merge, replace), and the file is replaced
+        # in one step: a reader sees the old file or the new one, never half of one.
+        with open(self.path.parent / f'.{self.path.name}.lock', 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            old = load(self.path) if self.path.exists() else {'figures': {}, 'runs': {}}
+            figures = {**old.get('figures', {}), **self.figures}
+            used = {f['run'] for f in figures.values()}
+            runs = {k: v for k, v in {**old.get('runs', {}), run_id: self.run}.items() if k in used}
+            doc = {'schema': SCHEMA, 'benchmark': self.benchmark, 'runs': dict(sorted(runs.items())),
+                   'figures': dict(sorted(figures.items()))}
+            problems = validate(doc)
+            if problems:  # never write a file that `load` would refuse
+                raise ValueError(f'{self.path}: ' + '; '.join(problems))
+            _atomic_write(self.path, json.dumps(doc, indent=1, ensure_ascii=False) + '\n')
         print(f'[results] {len(self.figures)} figures written to {_relative(self.path)}'
               f' (other processes: {self.run["other_cores"]} cores; load {self.run["load_before"]}'
               f' -> {self.run["load_after"]})')
         return self.path
+
+
+def _atomic_write(path: Path, text: str):
+    """Write to a temporary file beside ``path``, then rename it over ``path``."""
+    with tempfile.NamedTemporaryFile('w', dir=path.parent, prefix=f'.{path.name}.', suffix='.part',
+                                     delete=False, encoding='utf-8') as tmp:
+        tmp.write(text)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    try:
+        os.replace(tmp.name, path)
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
+
+
+def _same_dir(a, b) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _relative(path) -> str:
@@ -221,21 +268,52 @@ def load(path) -> dict:
     return doc
 
 
+def _figure_problems(key, fig) -> list:
+    """What is wrong with one figure on its own (its run aside)."""
+    problems = []
+    for field in ('value', 'unit', 'data', 'kind'):
+        if field not in fig:
+            problems.append(f'figure {key} has no {field}')
+    value = fig.get('value')
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, list)):
+        problems.append(f'figure {key}: value {value!r} is not a number, a string or a list')
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.append(f'figure {key}: value {value!r} is not finite')
+    if not isinstance(fig.get('data', ''), str) or not str(fig.get('data', '')).strip():
+        problems.append(f'figure {key}: data does not name what it was measured on')
+    spec = fig.get('format')
+    if spec is not None:
+        for field in ('value', 'std', 'low', 'high'):
+            if isinstance(fig.get(field), (int, float)) and not isinstance(fig.get(field), bool):
+                try:
+                    format(fig[field], spec)
+                except (ValueError, TypeError) as exc:
+                    problems.append(f'figure {key}: format {spec!r} does not apply to its {field} ({exc})')
+    return problems
+
+
 def validate(doc) -> list:
+    """Every problem of a results document, as sentences; [] when it is sound."""
     problems = []
     if not isinstance(doc, dict) or doc.get('schema') != SCHEMA:
         return [f'schema is not {SCHEMA}']
     runs = doc.get('runs', {})
+    figures = doc.get('figures', {})
+    if not isinstance(runs, dict) or not isinstance(figures, dict):
+        return ['runs and figures must be objects']
     for run_id, run in runs.items():
         for field in ('command', 'date', 'commit', 'machine', 'load_before', 'load_after', 'busy'):
             if field not in run:
                 problems.append(f'run {run_id} has no {field}')
-    for key, fig in doc.get('figures', {}).items():
-        for field in ('value', 'unit', 'data', 'kind', 'run'):
-            if field not in fig:
-                problems.append(f'figure {key} has no {field}')
-        if fig.get('run') not in runs:
-            problems.append(f'figure {key} names run {fig.get("run")!r}, which is not in the file')
+    for key, fig in figures.items():
+        if not isinstance(fig, dict):
+            problems.append(f'figure {key} is not an object')
+            continue
+        problems += _figure_problems(key, fig)
+        if 'run' not in fig:
+            problems.append(f'figure {key} has no run')
+        elif fig['run'] not in runs:
+            problems.append(f'figure {key} names run {fig["run"]!r}, which is not in the file')
     return problems
 
 
@@ -257,7 +335,10 @@ def format_figure(results: dict, ref: str, fmt: str | None) -> str:
     fmt = (fmt or '').strip() or figure.get('format') or 'g'
     if isinstance(value, str):
         return value
-    return format(value, fmt)
+    try:
+        return format(value, fmt)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'{bench}.json figure {key!r}: format {fmt!r} does not apply to {value!r} ({exc})') from exc
 
 
 def quoted_files(root=REPO_ROOT):
@@ -269,68 +350,153 @@ def quoted_files(root=REPO_ROOT):
     return files
 
 
+def _figure(results, ref):
+    bench, rest = ref.split('/', 1)
+    key = rest.partition('.')[0]
+    doc = results.get(bench)
+    return (doc, doc['figures'].get(key)) if doc else (None, None)
+
+
+_CODE = re.compile(r'^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$|(`+)(?!`).+?(?<!`)\2(?!`)', re.S | re.M)
+
+
+def _code_ranges(text):
+    """Where ``text`` has fenced code blocks and code spans: examples of the syntax, not quotes."""
+    return [m.span() for m in _CODE.finditer(text)]
+
+
 def _rewrite_text(text, results, where, problems):
+    """(``text`` with every quote filled from ``results``, the number of quotes); each problem
+    appended as a dict (where, ref, kind: 'differs' | 'unknown' | 'busy' | 'quick' | 'marker',
+    message). Quotes inside code (fenced blocks, `spans`) are examples and left alone."""
+    code = _code_ranges(text)
+
+    def in_code(position):
+        return any(start <= position < end for start, end in code)
+
+    count = 0
+
     def replace(match):
-        try:
-            wanted = format_figure(results, match['ref'], match['fmt'])
-        except (KeyError, ValueError) as exc:
-            problems.append(f'{where}: {match["ref"]}: {exc}')
+        nonlocal count
+        if in_code(match.start()):
             return match[0]
+        count += 1
+        ref = match['ref']
+        try:
+            wanted = format_figure(results, ref, match['fmt'])
+        except (KeyError, ValueError) as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            problems.append({'where': where, 'ref': ref, 'kind': 'unknown', 'message': message})
+            return match[0]
+        doc, figure = _figure(results, ref)
+        run = doc['runs'].get(figure['run'], {})
+        if figure.get('busy'):
+            problems.append({'where': where, 'ref': ref, 'kind': 'busy', 'message':
+                             f'an absolute time measured while other processes used {run.get("other_cores")} '
+                             f'cores ({run.get("date")}): measure it again alone'})
+        if run.get('quick'):
+            problems.append({'where': where, 'ref': ref, 'kind': 'quick', 'message':
+                             f'measured by a quick run ({run.get("command")}), which says nothing'})
         if wanted != match['text']:
-            problems.append(f'{where}: {match["ref"]} says {match["text"]!r}, its results file {wanted!r}')
+            problems.append({'where': where, 'ref': ref, 'kind': 'differs', 'message':
+                             f'says {match["text"]!r}, its results file {wanted!r}'})
         return match[0][:match.start('text') - match.start()] + wanted + '<!--/fig-->'
-    return QUOTE.sub(replace, text)
+
+    new = QUOTE.sub(replace, text)
+    # A marker outside every well-formed quote (a typo, a missing closing marker) is never checked.
+    quoted = [m.span() for m in QUOTE.finditer(text)]
+    for marker in MARKER.finditer(text):
+        if in_code(marker.start()) or any(start <= marker.start() < end for start, end in quoted):
+            continue
+        snippet = text[marker.start():marker.start() + 60].split('\n')[0]
+        problems.append({'where': where, 'ref': '?', 'kind': 'marker', 'message':
+                         f'a quote marker that does not parse: {snippet!r} (form: <!--fig BENCH/KEY[.FIELD] '
+                         '[FORMAT]-->TEXT<!--/fig-->)'})
+    return new, count
 
 
-def check_quotes(root=REPO_ROOT, results_dir=None, write=False):
-    """(problems, number of quotes). With write=True, quotes are rewritten from the results."""
+def quote_problems(root=REPO_ROOT, results_dir=None, write=False):
+    """(problems, number of quotes): every problem as a dict (where, ref, kind, message).
+    With write=True, quotes are rewritten from the results files first; what is then left is
+    what rewriting cannot mend (unknown figures, busy or quick sources, broken markers)."""
     root = Path(root)
     results = all_results(results_dir or root / 'benchmarks' / 'results')
     problems, count = [], 0
     for path in quoted_files(root):
         rel = path.relative_to(root)
         if path.suffix == '.ipynb':
-            nb = json.loads(path.read_text())
+            nb = json.loads(path.read_text(encoding='utf-8'))
             changed = False
             for i, cell in enumerate(nb['cells']):
                 if cell['cell_type'] != 'markdown':
                     continue
                 text = ''.join(cell['source'])
-                count += len(QUOTE.findall(text))
-                new = _rewrite_text(text, results, f'{rel} cell {i}', problems)
+                new, n = _rewrite_text(text, results, f'{rel} cell {i}', problems)
+                count += n
                 if new != text:
                     cell['source'] = new.splitlines(keepends=True)
                     changed = True
             if write and changed:
-                path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+                _atomic_write(path, json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
         else:
-            text = path.read_text()
-            count += len(QUOTE.findall(text))
-            new = _rewrite_text(text, results, str(rel), problems)
+            text = path.read_text(encoding='utf-8')
+            new, n = _rewrite_text(text, results, str(rel), problems)
+            count += n
             if write and new != text:
-                path.write_text(new)
-    if write:  # what is left after rewriting: unknown figures only
-        problems = [p for p in problems if ' says ' not in p]
+                _atomic_write(path, new)
+    if write:
+        problems = [p for p in problems if p['kind'] != 'differs']
     return problems, count
+
+
+def check_quotes(root=REPO_ROOT, results_dir=None, write=False):
+    """(problems, number of quotes), each problem one line: 'WHERE: BENCH/KEY: what is wrong'.
+    With write=True, quotes are rewritten from the results files."""
+    problems, count = quote_problems(root, results_dir, write)
+    return [f'{p["where"]}: {p["ref"]}: {p["message"]}' for p in problems], count
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('action', choices=['check', 'quote', 'show'])
     parser.add_argument('--results', type=Path, default=None, help='results folder (default benchmarks/results)')
+    parser.add_argument('--root', type=Path, default=REPO_ROOT, help='the tree whose prose is checked (default: this repository)')
     args = parser.parse_args(argv)
-    if args.action == 'show':
-        for bench, doc in all_results(args.results or RESULTS_DIR).items():
-            for key, fig in doc['figures'].items():
-                run = doc['runs'][fig['run']]
-                flag = ' BUSY' if fig.get('busy') else ''
-                print(f'{bench}/{key} = {fig["value"]} {fig["unit"]}  [{fig["data"]}; {run["date"]}{flag}]')
-        return 0
-    problems, count = check_quotes(results_dir=args.results, write=args.action == 'quote')
-    for p in problems:
-        print(p)
-    print(f'{count} quoted figures, {len(problems)} problems')
+    results_dir = args.results or args.root / 'benchmarks' / 'results'
+    try:
+        if args.action == 'show':
+            for bench, doc in all_results(results_dir).items():
+                for key, fig in doc['figures'].items():
+                    run = doc['runs'][fig['run']]
+                    flags = ''.join([' BUSY' if fig.get('busy') else '', ' QUICK' if run.get('quick') else ''])
+                    print(f'{bench}/{key} = {fig["value"]} {fig["unit"]}  [{fig["data"]}; {run["date"]}{flags}]')
+            return 0
+        problems, count = quote_problems(args.root, results_dir, write=args.action == 'quote')
+    except ValueError as exc:  # an unreadable or invalid results file
+        print(f'ERROR: {exc}', file=sys.stderr)
+        return 2
+    print(report(problems, count))
     return 1 if problems else 0
+
+
+def report(problems, count) -> str:
+    """The problems grouped by kind, each group with what to do, then one summary line."""
+    headings = {
+        'differs': 'quotes that differ from their results file (run `python benchmarks/results.py quote`)',
+        'unknown': 'quotes of figures no results file holds (run the benchmark that writes them: '
+                   'benchmarks/README.md, `make bench`)',
+        'busy': 'quotes of absolute times measured on a busy machine (measure them again alone)',
+        'quick': 'quotes of figures from a quick run (run the benchmark without --quick)',
+        'marker': 'quote markers that do not parse',
+    }
+    lines = []
+    for kind, heading in headings.items():
+        mine = [p for p in problems if p['kind'] == kind]
+        if mine:
+            lines.append(f'{len(mine)} {heading}:')
+            lines += [f'  {p["where"]}: {p["ref"]}: {p["message"]}' for p in mine]
+    lines.append(f'{count} quoted figures, {len(problems)} problems')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':
