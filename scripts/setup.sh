@@ -8,11 +8,12 @@
 #
 # Settings (environment variables):
 #   COOKBOOK_VENV=DIR        the virtual environment (default .venv)
-#   COOKBOOK_PYTHON=PYTHON   the interpreter that creates it (default: the first Python 3.11-3.13 found)
+#   COOKBOOK_PYTHON=PYTHON   the interpreter that creates it (default: the first Python 3.11-3.13 found;
+#            3.11 and 3.13 are tested, 3.12 has not been tried)
 #   COOKBOOK_CONSTRAINTS=FILE  a stand-in for Colab (`make test-colab`): instead of step 2, our packages
 #            that Colab has at the versions FILE pins (Colab's published pip freeze, see
-#            constraints/), then what Colab lacks through each notebook's own Colab set-up call
-#            (ci/colab_replica.py), then a check that no package Colab has was changed. Python 3.13.
+#            .ci/constraints/), then what Colab lacks through each notebook's own Colab set-up call
+#            (.ci/colab_replica.py), then a check that no package Colab has was changed. Python 3.13.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ STAMP="$VENV/.cookbook-installed"
 MAGENTA_VERSION=2.1.4
 CONSTRAINTS=${COOKBOOK_CONSTRAINTS:-}
 if [ -n "$CONSTRAINTS" ] && [ ! -f "$CONSTRAINTS" ]; then
-    echo "[setup] ERROR: COOKBOOK_CONSTRAINTS=$CONSTRAINTS is not a file (see constraints/)." >&2
+    echo "[setup] ERROR: COOKBOOK_CONSTRAINTS=$CONSTRAINTS is not a file (see .ci/constraints/)." >&2
     exit 2
 fi
 
@@ -44,7 +45,8 @@ if ! have_libfluidsynth; then
 fi
 
 # --- 2. Python and the virtual environment ------------------------------------------------
-# A Colab stand-in runs Colab's Python (3.13); otherwise 3.11, 3.12 or 3.13.
+# A Colab stand-in runs Colab's Python (3.13); otherwise 3.11, 3.12 or 3.13 (3.11 and 3.13 are
+# tested; 3.12 is accepted but has not been tried).
 if [ -n "$CONSTRAINTS" ]; then VERSIONS='((3, 13),)'; VERSIONS_TEXT='3.13 (as Colab)'
 else VERSIONS='((3, 11), (3, 12), (3, 13))'; VERSIONS_TEXT='3.11, 3.12 or 3.13'; fi
 supported() {
@@ -65,7 +67,7 @@ pick_python() {
         command -v "$candidate" >/dev/null 2>&1 || continue
         if supported "$candidate"; then echo "$candidate"; return 0; fi
     done
-    echo "[setup] ERROR: Python $VERSIONS_TEXT is required (TensorFlow 2.21 and the pinned set are tested there)." >&2
+    echo "[setup] ERROR: Python $VERSIONS_TEXT is required (the pinned set is tested on 3.11 and 3.13; 3.12 is accepted, untested)." >&2
     echo "[setup]        Install one, or point COOKBOOK_PYTHON at it, then run this again." >&2
     return 1
 }
@@ -78,8 +80,8 @@ fi
 
 wanted="$(cat requirements.txt) magenta==$MAGENTA_VERSION"
 if [ -n "$CONSTRAINTS" ]; then  # also what the Colab stand-in is made of
-    wanted="$wanted $(cat "$CONSTRAINTS" ci/colab_replica.py notebooks/cookbook/env.py)
-$("$VENV/bin/python" ci/colab_replica.py calls)"
+    wanted="$wanted $(cat "$CONSTRAINTS" .ci/colab_replica.py notebooks/cookbook/env.py)
+$("$VENV/bin/python" .ci/colab_replica.py calls)"
 fi
 wanted_hash=$(printf '%s' "$wanted" | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted_hash" ]; then
@@ -93,10 +95,10 @@ if [ -n "$CONSTRAINTS" ]; then
     log "installing Colab's versions ($CONSTRAINTS) of our packages that Colab has into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c "$CONSTRAINTS" pip
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c "$CONSTRAINTS" \
-        $("$VENV/bin/python" ci/colab_replica.py base "$CONSTRAINTS")
+        $("$VENV/bin/python" .ci/colab_replica.py base "$CONSTRAINTS")
     log "installing what Colab lacks as the notebooks' Colab set-up cells do"
-    "$VENV/bin/python" ci/colab_replica.py setup-cells
-    "$VENV/bin/python" ci/colab_replica.py check "$CONSTRAINTS"
+    "$VENV/bin/python" .ci/colab_replica.py setup-cells
+    "$VENV/bin/python" .ci/colab_replica.py check "$CONSTRAINTS"
 else
     log "installing requirements.txt into $VENV (a few minutes the first time)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -1,10 +1,10 @@
 """A stand-in for Colab's GPU runtime, built from its published pip freeze, for CI.
 
-    python ci/colab_replica.py constraints FREEZE --source URL --date YYYY-MM-DD > constraints/colab-gpu-YYYY-MM.txt
-    python ci/colab_replica.py base CONSTRAINTS    # our packages that Colab has (names, one a line)
-    python ci/colab_replica.py calls               # the notebooks' set-up calls, as the set-up cells make them
-    python ci/colab_replica.py setup-cells         # run those calls as Colab would (COLAB_RELEASE_TAG set)
-    python ci/colab_replica.py check CONSTRAINTS   # fail if any package Colab has is not at Colab's version
+    python .ci/colab_replica.py constraints FREEZE --source URL --date YYYY-MM-DD > .ci/constraints/colab-gpu-YYYY-MM.txt
+    python .ci/colab_replica.py base CONSTRAINTS    # our packages that Colab has (names, one a line)
+    python .ci/colab_replica.py calls               # the notebooks' set-up calls, as the set-up cells make them
+    python .ci/colab_replica.py setup-cells         # run those calls as Colab would (COLAB_RELEASE_TAG set)
+    python .ci/colab_replica.py check CONSTRAINTS   # fail if any package Colab has is not at Colab's version
 
 scripts/setup.sh uses it when COOKBOOK_CONSTRAINTS names such a file (`make test-colab`):
 1. every package of requirements.txt that Colab also has, at Colab's version (pip -c CONSTRAINTS);
@@ -77,7 +77,7 @@ def constraints_from_freeze(freeze_text: str, source: str, date: str) -> str:
         f'#   {source}',
         f'#   published {date}; that runtime is Python 3.13 (os-info-gpu.txt of the same commit).',
         '# Used as pip constraints (pip install -c) by `make test-colab`: every package that Colab',
-        '# has is installed at Colab\'s version. Made by `python ci/colab_replica.py constraints`.',
+        '# has is installed at Colab\'s version. Made by `python .ci/colab_replica.py constraints`.',
         '# Changed from the freeze: local version labels dropped (PyPI serves none; whichever build',
         '# PyPI has for that version installs): ' + ', '.join(dropped_labels),
         '# Left out (installed in Colab from a URL or a file, not from PyPI): ' + ', '.join(left_out),
