@@ -1,154 +1,49 @@
 #!/usr/bin/env python3
-"""Benchmark of notebook 1 (voice commands): the recipe's approach against the improved one.
+"""Benchmark of notebook 1 (voice commands): per-clip accuracy and keyword spotting in a stream.
 
-On one directory in the Speech Commands layout and one word list, with the directory's own
-speaker-disjoint lists (validation_list.txt, testing_list.txt):
+On one folder in the Speech Commands layout, with its own speaker-disjoint lists, and a folder
+of other speech (LJSpeech-style, for negatives that hold no command):
 
-* every model trains on the training speakers only; every choice (augmentation or not, the
-  streaming detector's smoothing and threshold) is made on the validation speakers; the testing
-  speakers are scored once, after the choices, and never steer anything;
-* seeds: every CNN variant is trained once per seed and reported as mean and spread (sample
-  standard deviation) over the seeds.
+* choices on validation, test once. The stream model (the notebook's log-mel CNN with the
+  twelve classes _silence_, _unknown_ and the ten commands, trained on stream-like windows:
+  cookbook.kws_stream.StreamExamples, no label smoothing) is trained on the training speakers;
+  the detector (legacy rule against per-keyword hysteresis, margin, minimum windows, smoothing,
+  refractory period) and its threshold are chosen on validation streams at a false-alarm budget;
+  the chosen set-up is refitted on training + validation speakers (one model per seed) and the
+  testing speakers are scored once;
+* streams: every test command once, in random order with 0.5-1.5 s gaps, at clean, 20, 10 and
+  5 dB SNR (noise: the test part, 35 %, of each noise recording, unit RMS, set against the
+  commands' median RMS); negatives without a command: other speech (the test half of the speech
+  folder) and the test noise alone, each stretch used once from a random start;
+* per-clip accuracy of the ten commands with a spread over seeds and a 95 % bootstrap interval
+  over the testing speakers; the recipe's Conv1D given one stream-model run's training time;
+  the stream model as full-int8 TensorFlow Lite; loading speed against the recipe's loop.
 
-It prints:
+    .venv/bin/python benchmarks/bench_voice_commands.py              # everything (about 1.5 h on 2 busy cores)
+    .venv/bin/python benchmarks/bench_voice_commands.py --part timing   # loading speed and epoch time only
+    .venv/bin/python benchmarks/bench_voice_commands.py --quick      # 1-2 minutes, says nothing; outputs/bench-quick
 
-1. loading speed in files per second: the recipe's loop (librosa.load at 22,050 Hz, one file at
-   a time) against the pipeline (native 16 kHz; plain 16-bit PCM through the standard library's
-   wave module, anything else through soundfile), also with soundfile alone; target 10x;
-2. validation accuracy of each CNN variant (log-mel with and without augmentation, and the same
-   CNN reading the raw waveform through learned filters instead of log-mel), the choice, then
-   test accuracy of every model, the recipe's Conv1D given the same training time as one CNN
-   run (or the book's 30 epochs, whichever ends first; --recipe-epochs);
-3. the 12-class model (keywords, _silence_ cut from the background noise, _unknown_ where the
-   folder has other words): test accuracy and the share of silence/unknown clips taken for a
-   keyword;
-4. that model as TensorFlow Lite: float, dynamic-range and full int8 (int8 input and output,
-   the inputs quantised with the file's scale and zero point), sizes, accuracies, host latency;
-5. streaming: the 12-class model over a recording of test commands in test-split background
-   noise (at the recordings' own level, and scaled to RMS 0.05; --stream-noise), causal
-   smoothing (past windows only), smoothing and threshold chosen on validation streams, hits,
-   misses, false alarms, and false alarms per hour over background audio alone. Target: at
-   least 90 % found with at most one false alarm per minute of background audio.
-
-Models, features, training and detection are the notebook's own `library` cells; loading is
-cookbook.speech_commands.
-
-    .venv/bin/python benchmarks/bench_voice_commands.py --data DIR --words yes,no,up,down,left,right,on,off,stop,go
-    .venv/bin/python benchmarks/bench_voice_commands.py --data DIR --quick   # 1-2 minutes, says nothing
-
-The figures the notebook quotes (2026-12-06, a shared 2-core CPU) came from, on the folder of
-1,962 real v0.02 recordings described there:
-
-    ... --data DIR --epochs 15 --seeds 3 --stop-after 100          # loading, 10 words, 12-class
-    ... --data DIR --tasks 12class --epochs 15 --repeats 1         # streaming at both noise levels
-    ... --data DIR --tasks words --variants augmented,plain --epochs 40 --seeds 3 --stop-after 45
+--data defaults to $SPEECH_COMMANDS_DIR, --speech to $LJSPEECH_DIR. Figures go through
+benchmarks/results.py into benchmarks/results/voice_commands.json.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-STARTED = time.perf_counter()
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / 'notebooks'))
+sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
 
-DEFAULT_WORDS = 'yes,no,up,down,left,right,on,off,stop,go'
-LOADING_TARGET = 10.0
-STREAM_TARGET = (0.90, 1.0)  # share of commands found, false alarms per minute of background
-VARIANTS = {  # name: train_cnn keyword arguments
-    'log-mel CNN': dict(augment=True),
-    'log-mel CNN, no augmentation': dict(augment=False),
-    'waveform CNN (learned filters)': dict(augment=True, features='waveform'),
-}
-SHORT = dict(zip(('augmented', 'plain', 'waveform'), VARIANTS))  # --variants names
+import results as results_module  # noqa: E402
 
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--data', type=Path, default=os.environ.get('SPEECH_COMMANDS_DIR'),
-                        help='a folder in the Speech Commands layout (default: $SPEECH_COMMANDS_DIR)')
-    parser.add_argument('--words', default=DEFAULT_WORDS, help=f'comma-separated (default {DEFAULT_WORDS})')
-    parser.add_argument('--epochs', type=int, default=40, help='epochs of every CNN run (default 40, as the notebook)')
-    parser.add_argument('--recipe-epochs', type=int, default=30,
-                        help='most epochs of the recipe model (default 30, the book\'s); it also stops '
-                             'when it has trained as long as the first CNN run')
-    parser.add_argument('--seeds', type=int, default=3, help='seeds per CNN variant (default 3)')
-    parser.add_argument('--variants', default=','.join(SHORT),
-                        help='CNN variants to train, comma-separated: augmented (log-mel CNN), plain (the same '
-                             'without augmentation), waveform (learned filters instead of log-mel); default all')
-    parser.add_argument('--stream-commands', type=int, default=40, help='commands in each stream (default 40)')
-    parser.add_argument('--background-minutes', type=float, default=10.0,
-                        help='minutes of background-only audio for false alarms per hour (default 10)')
-    parser.add_argument('--workers', type=int, default=None, help='loader threads (default: the pipeline\'s)')
-    parser.add_argument('--repeats', type=int, default=3, help='timings are the best of this many runs')
-    parser.add_argument('--skip-training', action='store_true', help='loading speed only')
-    parser.add_argument('--tasks', default='words,12class',
-                        help='what to train after loading: words (the 10-word models, ablation and recipe), '
-                             '12class (the device model: TFLite and streaming); default both')
-    parser.add_argument('--stream-noise', default='recorded,0.05',
-                        help='background levels of the streams, comma-separated: recorded (the noise recordings\' '
-                             'own level, as the _silence_ clips were cut) or an RMS such as 0.05; default both')
-    parser.add_argument('--stop-after', type=float, default=None, metavar='MINUTES',
-                        help='start no further CNN run that would end after this many minutes of the '
-                             'benchmark (judged by the slowest run so far); the report says what was left out')
-    parser.add_argument('--json', type=Path, help='also write every figure to this JSON file')
-    parser.add_argument('--quick', action='store_true',
-                        help='a 1-2 minute smoke run: 2 epochs, 1 seed, 96 training clips; its figures say nothing')
-    args = parser.parse_args(argv)
-    if args.data is None:
-        parser.error('give --data DIR or set SPEECH_COMMANDS_DIR (a folder in the Speech Commands layout)')
-    if args.quick:
-        args.epochs, args.recipe_epochs, args.seeds, args.repeats = 2, 1, 1, 1
-        args.stream_commands, args.background_minutes = 6, 0.5
-    variants = [v.strip() for v in args.variants.split(',') if v.strip()]
-    unknown = [v for v in variants if v not in SHORT]
-    if unknown or not {'augmented', 'plain'} & set(variants):
-        parser.error(f'--variants {args.variants!r}: choose among {", ".join(SHORT)}, '
-                     'with augmented or plain among them')
-    variants = [SHORT[v] for v in variants]
-
-    import cookbook
-    cookbook.quiet_tensorflow()
-    import numpy as np
-    from cookbook import speech_commands as sc
-    nb = cookbook.import_notebook_code('01_voice_commands.ipynb', tag='library')
-    import keras
-    import librosa
-    import tensorflow as tf
-
-    words = [w.strip() for w in args.words.split(',') if w.strip()]
-    task = sc.build_task(args.data, 'words', words, seed=0)
-    files = [f for split in sc.SPLITS for f in task.files[split]]
-    results = {'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), 'quick': args.quick,
-               'data': str(args.data.resolve()), 'words': words, 'epochs': args.epochs, 'seeds': args.seeds,
-               'split': {s: len(task.files[s]) for s in sc.SPLITS}}
-    say(f'data: {args.data.resolve()} ({len(files)} clips of {len(words)} words: {", ".join(words)})')
-    say('speaker-disjoint split (the folder\'s lists): '
-        + ', '.join(f'{s} {len(task.files[s])}' for s in sc.SPLITS))
-    say(f'machine: {platform.machine()}, {os.cpu_count()} CPU cores, '
-        f'GPU: {"yes" if tf.config.list_physical_devices("GPU") else "none"}; load average at start '
-        f'{load()}; Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras '
-        f'{keras.__version__}, librosa {librosa.__version__}; {results["date"]}')
-    if args.quick:
-        say('QUICK MODE: 2 epochs, 1 seed, 96 training clips; the accuracies below say nothing')
-    results['loading'] = loading(args, nb, sc, librosa, files)
-    tasks = {t.strip() for t in args.tasks.split(',') if t.strip()}
-    if not args.skip_training:
-        run = Run(args, nb, sc, np, keras, results)
-        if 'words' in tasks:
-            run.words_task(task, variants, device='12class' in tasks)
-            run.report_test(variants)
-        elif '12class' in tasks:
-            run.device_task()
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    say(f'done; load average at the end {load()}')
+BUDGET_PER_HOUR = 60.0   # the validation false-alarm budget: one per minute of audio
+TARGET = (0.90, 60.0)    # at 10 dB on the testing speakers: hit rate, false alarms per hour of stream
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 
 def say(text=''):
@@ -159,260 +54,431 @@ def load():
     return ', '.join(f'{x:.1f}' for x in os.getloadavg())
 
 
-def best_of(fn, repeats):
-    """The fastest of `repeats` runs: the machine may be shared, so both sides get the same."""
-    times = []
-    for _ in range(repeats):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--data', type=Path, default=os.environ.get('SPEECH_COMMANDS_DIR'),
+                        help='a folder in the Speech Commands layout (default: $SPEECH_COMMANDS_DIR)')
+    parser.add_argument('--speech', type=Path, default=os.environ.get('LJSPEECH_DIR'),
+                        help='a folder of other speech, LJSpeech-style (default: $LJSPEECH_DIR)')
+    parser.add_argument('--epochs', type=int, default=30, help='epochs of every stream-model run (default 30)')
+    parser.add_argument('--seeds', type=int, default=2, help='seeds of the refitted model (default 2)')
+    parser.add_argument('--hop', type=float, default=0.05, help='seconds between stream windows (default 0.05)')
+    parser.add_argument('--budget', type=float, default=BUDGET_PER_HOUR,
+                        help='false alarms per hour allowed on the validation streams (default 60)')
+    parser.add_argument('--part', default='all', choices=('all', 'stream', 'timing', 'recipe'),
+                        help='stream: accuracy and streams; timing: loading speed and epoch time; '
+                             'recipe: the recipe model and int8 only; all: everything')
+    parser.add_argument('--legacy', action='store_true',
+                        help='also train the first notebook version\'s 12-class model (label smoothing, '
+                             '100 ms shifts with zeros, quiet noise) and score it on the validation streams')
+    parser.add_argument('--cache', type=Path, default=REPO_ROOT / 'outputs' / 'voice_commands_bench',
+                        help='where models and stream probabilities are kept between parts')
+    parser.add_argument('--quick', action='store_true',
+                        help='1-2 minutes: 2 epochs, 1 seed, 96 training clips, short streams; says nothing')
+    args = parser.parse_args(argv)
+    if args.data is None:
+        parser.error('give --data DIR or set SPEECH_COMMANDS_DIR (a folder in the Speech Commands layout)')
+    if args.speech is None and args.part in ('all', 'stream'):
+        parser.error('give --speech DIR or set LJSPEECH_DIR (a folder of speech recordings for negatives)')
+    if args.quick:
+        args.epochs, args.seeds = 2, 1
+        args.cache = REPO_ROOT / 'outputs' / 'bench-quick' / 'voice_commands_cache'
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    import cookbook
+    cookbook.quiet_tensorflow()
+    bench = Bench(args, results_module.Results('voice_commands', quick=args.quick))
+    say(f'data: {args.data.resolve()}; other speech: {args.speech}; load average at start {load()}')
+    if args.quick:
+        say('QUICK MODE: 2 epochs, 1 seed, 96 training clips, short streams: the figures say nothing')
+    if args.part in ('all', 'timing'):
+        bench.timing()
+    if args.part in ('all', 'stream'):
+        bench.stream()
+    if args.part in ('all', 'recipe'):
+        bench.recipe_and_int8()
+    bench.results.save()
+    say(f'done; load average at the end {load()}')
+
+
+class Bench:
+    def __init__(self, args, results):
+        import numpy as np
+        from cookbook import kws_stream as ks
+        from cookbook import speech_commands as sc
+        import cookbook
+        self.args, self.results, self.np, self.ks, self.sc = args, results, np, ks, sc
+        self.nb = cookbook.import_notebook_code('01_voice_commands.ipynb', tag='library')
+        self.task = sc.build_task(args.data, '12class', seed=0)
+        data, _, _, _ = sc.load_task(args.data, self.task, seed=0)
+        self.keyword_ids = [i for i, c in enumerate(self.task.classes) if c not in (sc.SILENCE, sc.UNKNOWN)]
+        self.data = {}
+        for split in sc.SPLITS:  # the real clips only: silence is made from noise in training
+            x, y, names = data[split]
+            real = [not n.startswith(sc.SILENCE) for n in names]
+            self.data[split] = (x[real], y[real], [n for n, r in zip(names, real) if r])
+        noises, problems = sc.load_background_noise(args.data)
+        self.noise = ks.split_noise_by_time(noises)
+        self.data_name = (f'{sum(len(self.data[s][1]) for s in sc.SPLITS):,} real Speech Commands clips of '
+                          f'{len(self.keyword_ids)} commands, split by speaker')
+        if args.quick:
+            rng = np.random.default_rng(0)
+            for split, n in (('train', 96), ('validation', 40), ('test', 40)):
+                x, y, names = self.data[split]
+                pick = np.sort(rng.permutation(len(y))[:n])
+                self.data[split] = (x[pick], y[pick], [names[i] for i in pick])
+
+    # --- training -----------------------------------------------------------------------------
+
+    def train(self, splits, seed, tag):
+        """The stream model on the given speakers' clips (cached by tag); returns (model, seconds per epoch)."""
+        import keras
+        np, nb = self.np, self.nb
+        path = self.args.cache / f'{tag}_seed{seed}_e{self.args.epochs}.keras'
+        timing = path.with_suffix('.epoch_seconds')
+        if path.is_file() and timing.is_file():
+            return keras.saving.load_model(path), float(timing.read_text())
+        x = np.concatenate([self.data[s][0] for s in splits])
+        y = np.concatenate([self.data[s][1] for s in splits])
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        model, history = nb.train_stream_model((x, y), self.task.classes, self.noise['train'],
+                                               self.args.epochs, seed=seed)
+        seconds = (time.perf_counter() - start) / self.args.epochs
+        model.save(path)
+        timing.write_text(f'{seconds:.3f}')
+        say(f'  trained {tag}, seed {seed}: {len(y)} clips, {self.args.epochs} epochs, {seconds:.1f} s per epoch '
+            f'(load average {load()})')
+        return model, seconds
 
-
-def loading(args, nb, sc, librosa, files):
-    # Both loaders read the same files from the page cache: read every byte once first.
-    for rel in files:
-        (args.data / rel).read_bytes()
-    librosa.load(args.data / files[0])  # one-time start-up costs are not per-file costs
-    sc.load_clips(args.data, files[:8], workers=args.workers)
-    words = sorted({f.split('/')[0] for f in files})
-    kept = []
-    recipe_seconds = best_of(lambda: kept.__setitem__(slice(None), [
-        nb.vectorize_directory(args.data / w, i) for i, w in enumerate(words)]), args.repeats)
-    n_kept = sum(len(features) for features, _, _ in kept)
-    reports = []
-
-    def cold():  # a fresh, empty cache folder each time: reads, checks, pads and writes all
-        with tempfile.TemporaryDirectory() as cache:
-            _, _, report = sc.load_clips(args.data, files, cache_dir=cache, workers=args.workers)
-            reports.append(report)
-    cold_seconds = best_of(cold, args.repeats)
-    no_cache_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=args.workers), args.repeats)
-    one_thread_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=1), args.repeats)
-    plain_reader = sc._read_plain_pcm16
-    sc._read_plain_pcm16 = lambda path: None  # every file through soundfile, as before the fast path
-    try:
-        soundfile_seconds = best_of(lambda: sc.load_clips(args.data, files, workers=1), args.repeats)
-    finally:
-        sc._read_plain_pcm16 = plain_reader
-    with tempfile.TemporaryDirectory() as cache:
-        sc.load_clips(args.data, files, cache_dir=cache, workers=args.workers)
-        warm_seconds = best_of(lambda: sc.load_clips(args.data, files, cache_dir=cache,
-                                                     workers=args.workers), args.repeats)
-    n = len(files)
-    say(f'\nloading {n} files (files per second, higher is better; best of {args.repeats} runs each; '
-        f'load average {load()})')
-    rows = [('recipe loop (librosa.load at 22,050 Hz, one by one)', recipe_seconds),
-            ('pipeline, cold cache (reads, checks, writes the cache)', cold_seconds),
-            ('pipeline, no cache', no_cache_seconds),
-            ('pipeline, 1 thread, no cache', one_thread_seconds),
-            ('pipeline, 1 thread, soundfile for every file', soundfile_seconds),
-            ('pipeline, warm cache (reported separately)', warm_seconds)]
-    for label, seconds in rows:
-        say(f'  {label:<56} {n / seconds:9.0f} files/s ({seconds:.3f} s)  ratio {recipe_seconds / seconds:5.1f}x')
-    say(f'  (the recipe loop keeps {n_kept} of {n} clips: those of exactly 22,050 samples)')
-    say(f'  pipeline report: {reports[-1].summary()}')
-    for label, seconds in (('cold cache, writing it', cold_seconds), ('no cache', no_cache_seconds)):
-        ratio = recipe_seconds / seconds
-        say(f'  target: pipeline ({label}) >= {LOADING_TARGET:.0f}x the recipe loop: '
-            f'{"MET" if ratio >= LOADING_TARGET else "NOT MET"} ({ratio:.1f}x)')
-    return {label: n / seconds for label, seconds in rows}
-
-
-class Run:
-    """The trainings, in the order that matters most if time runs out."""
-
-    def __init__(self, args, nb, sc, np, keras, results):
-        self.args, self.nb, self.sc, self.np, self.keras, self.results = args, nb, sc, np, keras, results
-        self.val_scores, self.test_scores, self.seconds = {}, {}, {}
-
-    def subset(self, x, y, n=96):
-        """Quick mode: the first n clips of a shuffled order (all of them otherwise)."""
-        if not self.args.quick:
-            return x, y
-        pick = self.np.random.default_rng(0).permutation(len(y))[:n]
-        return x[pick], y[pick]
-
-    def words_task(self, task, variants, device=True):
-        np, sc, nb = self.np, self.sc, self.nb
-        data, _, _, noise_parts = sc.load_task(self.args.data, task, seed=0)
-        self.noise_parts = noise_parts
-        train = self.subset(*data['train'][:2])
-        (val_x, val_y), (test_x, test_y) = data['validation'][:2], data['test'][:2]
-        self.test_x, self.test_y = test_x, test_y
-        n = len(task.classes)
-        say(f'\n10-word accuracy: train on {len(train[1])} clips of the training speakers, choose on '
-            f'{len(val_y)} clips of the validation speakers, test once on {len(test_y)} clips of the testing '
-            f'speakers; {self.args.epochs} epochs per CNN run')
-        # Order: what matters most first, should a run have to be cut short. Seed 0 of the log-mel
-        # variants, the recipe (after the first), the 12-class model with TFLite and streaming,
-        # then the other seeds, then the waveform CNN.
-        log_mel = [v for v in variants if VARIANTS[v].get('features', 'log_mel') == 'log_mel']
-        order = [(v, s) for s in range(self.args.seeds) for v in log_mel]
-        order += [(v, s) for s in range(self.args.seeds) for v in variants if v not in log_mel]
-        for i, (variant, seed) in enumerate(order):
-            if i == len(log_mel) and device:
-                self.device_task()
-            if self.args.stop_after and self.seconds:
-                slowest = max(max(x) for x in self.seconds.values())
-                if time.perf_counter() - STARTED + slowest > self.args.stop_after * 60:
-                    left = ', '.join(f'{v} seed {s}' for v, s in order[i:])
-                    say(f'  --stop-after {self.args.stop_after:g} min: not started: {left}')
-                    self.results['not_run'] = left
-                    break
-            start = time.perf_counter()
-            model, _ = nb.train_cnn(train, n, self.args.epochs, noise_parts=noise_parts['train'], seed=seed,
-                                    **VARIANTS[variant])
-            seconds = time.perf_counter() - start
-            val = float(np.mean(nb.predict_classes(model, val_x) == val_y))
-            self.val_scores.setdefault(variant, []).append(val)
-            self.seconds.setdefault(variant, []).append(seconds)
-            self.test_scores.setdefault(variant, []).append(float(np.mean(nb.predict_classes(model, test_x) == test_y)))
-            say(f'  {variant}, seed {seed}: validation accuracy {val:.3f} ({seconds:.0f} s training, '
-                f'load average {load()})')
-            if i == 0:  # the recipe gets the first CNN run's training time
-                self.recipe(train, (val_x, val_y), n, budget=seconds)
-        if device and '12class' not in self.results:  # one seed only, or stopped before it
-            self.device_task()
-        self.results['validation'] = self.val_scores
-        self.results['train_seconds'] = self.seconds
-
-    def recipe(self, train, validation, n, budget):
-        import librosa
-        np, sc, nb, keras = self.np, self.sc, self.nb, self.keras
-        resample = lambda clips: librosa.resample(sc.as_float(clips), orig_sr=sc.SAMPLE_RATE,
-                                                  target_sr=nb.RECIPE_SAMPLE_RATE)
-        keras.utils.set_random_seed(0)
-        model = nb.create_model(list(range(n)))
-        stopper = sc.time_budget(budget)
-        say(f'  recipe Conv1D (raw 22,050 Hz waveform): up to {self.args.recipe_epochs} epochs or '
-            f'{budget:.0f} s, the first CNN run\'s training time, whichever ends first')
-        model.fit(resample(train[0]), train[1], epochs=self.args.recipe_epochs, callbacks=[stopper], verbose=2)
-        val = float(np.mean(model.predict(resample(validation[0]), verbose=0).argmax(1) == validation[1]))
-        test = float(np.mean(model.predict(resample(self.test_x), verbose=0).argmax(1) == self.test_y))
-        self.recipe_result = dict(epochs=stopper.epochs_run, seconds=stopper.seconds_used, validation=val,
-                                  test=test, parameters=model.count_params())
-        self.results['recipe'] = self.recipe_result
-        say(f'  recipe Conv1D, seed 0: validation accuracy {val:.3f} ({stopper.epochs_run} epochs, '
-            f'{stopper.seconds_used:.0f} s training, load average {load()})')
-
-    def device_task(self):
-        """The 12-class model: accuracy, false accepts, TFLite, streaming."""
-        np, sc, nb = self.np, self.sc, self.nb
-        task = sc.build_task(self.args.data, '12class', seed=0)
-        data, _, _, noise_parts = sc.load_task(self.args.data, task, seed=0)
-        empty = [c for i, c in enumerate(task.classes) if not np.any(data['train'][1] == i)]
-        train = self.subset(*data['train'][:2])
-        test_x, test_y = data['test'][:2]
-        start = time.perf_counter()
-        model, _ = nb.train_cnn(train, len(task.classes), self.args.epochs, noise_parts=noise_parts['train'], seed=0)
-        seconds = time.perf_counter() - start
-        predicted = nb.predict_classes(model, test_x)
-        accuracy = float(np.mean(predicted == test_y))
-        false_accepts = nb.false_accept_rate(test_y, predicted, task.classes)
-        self.results['12class'] = dict(accuracy=accuracy, false_accept_share=false_accepts, seconds=seconds,
-                                       classes_without_training_clips=empty,
-                                       test_clips=len(test_y))
-        say(f'\n12-class model (log-mel CNN with augmentation, seed 0, {self.args.epochs} epochs, {seconds:.0f} s; '
-            f'{len(train[1])} training clips, {len(test_y)} test clips'
-            + (f'; no training clips for {", ".join(empty)} in this folder' if empty else '') + ')')
-        say(f'test accuracy (log-mel CNN, 12class): {accuracy:.3f}; silence/unknown test clips taken for a keyword: '
-            f'{false_accepts:.3f}')
-        self.tflite(model, train[0], test_x, test_y)
-        self.streaming(model, task, data, noise_parts)
-
-    def tflite(self, model, train_x, test_x, test_y):
-        np, sc, nb, keras = self.np, self.sc, self.nb, self.keras
-        front_end = keras.Model(model.input, model.get_layer('band_norm').output)
-        test_features = front_end.predict(sc.as_float(test_x), verbose=0)
-        pick = np.random.default_rng(0).permutation(len(train_x))[:200]
-        calibration = front_end.predict(sc.as_float(train_x[pick]), verbose=0)
-        keras_predicted = nb.predict_classes(model, test_x)
-        say('\nTensorFlow Lite of the 12-class model (float: the whole model, STFT inside; quantised: the '
-            'network on the float front end\'s features)')
-        self.results['tflite'] = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for quantize in (None, 'dynamic', 'int8'):
-                part, inputs = (model, test_x) if quantize is None else (model.get_layer('network'), test_features)
-                path = nb.to_tflite(part, Path(tmp) / f'{quantize or "float"}.tflite', quantize, calibration)
-                interpreter, _ = sc.tflite_interpreter(path)
-                io_types = (interpreter.get_input_details()[0]['dtype'].__name__,
-                            interpreter.get_output_details()[0]['dtype'].__name__)
-                probabilities, latency = sc.tflite_predict(interpreter, inputs)
-                predicted = probabilities.argmax(1)
-                row = dict(kib=path.stat().st_size / 1024, accuracy=float(np.mean(predicted == test_y)),
-                           agreement=float(np.mean(predicted == keras_predicted)), ms=latency * 1e3, io=io_types)
-                self.results['tflite'][quantize or 'float32'] = row
-                say(f'  {quantize or "float32":>8}: {row["kib"]:6.0f} KiB, input/output {io_types[0]}/{io_types[1]}, '
-                    f'test accuracy {row["accuracy"]:.3f}, agrees with Keras on {row["agreement"]:.1%}, '
-                    f'{row["ms"]:.2f} ms per clip (host CPU, 1 thread)')
-
-    def streaming(self, model, task, data, noise_parts):
-        self.results['streaming'] = {}
-        for level in [v.strip() for v in self.args.stream_noise.split(',') if v.strip()]:
-            self.stream_at(model, task, data, noise_parts, None if level == 'recorded' else float(level))
-
-    def stream_at(self, model, task, data, noise_parts, level):
-        np, sc, nb = self.np, self.sc, self.nb
-        described = ('the noise recordings at their own level' if level is None
-                     else f'noise pieces scaled to RMS {level:g}')
-        keyword_ids = [i for i, c in enumerate(task.classes) if c not in (sc.SILENCE, sc.UNKNOWN)]
-        found_target, alarm_target = STREAM_TARGET
-        scores, minutes = {}, {}
-        for split, seed in (('validation', 1), ('test', 2)):  # as the notebook's streams, longer
-            clips, labels = data[split][:2]
-            is_command = np.isin(labels, keyword_ids)
-            stream, events = sc.build_stream(clips[is_command], labels[is_command], noise_parts[split],
-                                             n_commands=self.args.stream_commands, noise_level=level, seed=seed)
-            seconds = self.args.background_minutes * 60
-            background, _ = sc.build_stream(clips[:1], labels[:1], noise_parts[split], n_commands=0,
-                                            gap_seconds=(seconds, seconds), noise_level=level, seed=seed)
-            scores[split] = nb.stream_scores(model, stream, events, background, keyword_ids)
-            minutes[split] = (len(stream) / sc.SAMPLE_RATE / 60, len(background) / sc.SAMPLE_RATE / 60, len(events))
-        chosen = nb.choose_detector(scores['validation'], max_per_minute=alarm_target)
-        say('\nstreaming (12-class model, a one-second window every 100 ms, causal smoothing over the past '
-            f'windows, at most one detection per second; background: {described})')
-        stream_min, background_min, n = minutes['validation']
-        say(f'  validation speakers and noise ({n} commands in {stream_min:.1f} min; {background_min:.1f} min of '
-            'background alone), every setting:')
-        for g in scores['validation']:
-            say(f'    smooth {g["smooth"]}, threshold {g["threshold"]:.1f}: {g["found"]:.0%} found, '
-                f'{g["stream_false_alarms"]} false alarms in the stream, {g["per_hour"]:.0f}/h of background')
-        say(f'  chosen on validation: smooth {chosen["smooth"]}, threshold {chosen["threshold"]}')
-        test = [g for g in scores['test'] if (g['smooth'], g['threshold']) == (chosen['smooth'], chosen['threshold'])][0]
-        stream_min, background_min, n = minutes['test']
-        self.results['streaming']['recorded' if level is None else str(level)] = dict(validation_grid=scores['validation'], test=test,
-                                         chosen=dict(smooth=chosen['smooth'], threshold=chosen['threshold']))
-        say(f'  test speakers and noise, once: {stream_min:.1f} min stream with {n} commands: {test["hits"]} found '
-            f'({test["found"]:.0%}), {test["misses"]} missed, {test["stream_false_alarms"]} false alarms; '
-            f'background only: {test["per_minute"] * background_min:.0f} false alarms in {background_min:.1f} min '
-            f'({test["per_hour"]:.0f} per hour, {test["per_minute"]:.2f} per minute)')
-        met = test['found'] >= found_target and test['per_minute'] <= alarm_target
-        say(f'  target: >= {found_target:.0%} found and <= {alarm_target:.0f} false alarm per minute of '
-            f'background: {"MET" if met else "NOT MET"}')
-
-    def report_test(self, variants):
+    def clip_accuracy(self, model, split):
+        """Per-clip accuracy of the commands (argmax over all twelve classes) and per-speaker counts."""
         np = self.np
-        stats = lambda xs: f'{np.mean(xs):.3f} +- {np.std(xs, ddof=1) if len(xs) > 1 else 0:.3f}'
-        runs = max(len(x) for x in self.val_scores.values())
-        say(f'\n10-word task, mean +- standard deviation over up to {runs} seed(s), {self.args.epochs} epochs:')
-        for v in variants:
-            if v in self.val_scores:
-                say(f'  {v:<34} validation {stats(self.val_scores[v])}   training {np.mean(self.seconds[v]):.0f} s per run')
-        candidates = [v for v in ('log-mel CNN', 'log-mel CNN, no augmentation') if v in self.val_scores]
-        chosen = max(candidates, key=lambda v: np.mean(self.val_scores[v]))
-        r = self.recipe_result
-        say(f'  recipe Conv1D (seed 0)             validation {r["validation"]:.3f}            '
-            f'training {r["seconds"]:.0f} s ({r["epochs"]} epochs)')
-        say(f'chosen on the validation speakers: {chosen}')
-        say('test speakers, scored once after the choice:')
-        say(f'test accuracy (recipe Conv1D): {r["test"]:.3f}')
-        say(f'test accuracy ({chosen}): {np.mean(self.test_scores[chosen]):.3f}')
-        for v in variants:
-            if v in self.test_scores:
-                say(f'  {v:<34} test {stats(self.test_scores[v])} ({len(self.test_scores[v])} seeds)')
-        self.results['test'] = self.test_scores
-        self.results['chosen'] = chosen
+        x, y, names = self.data[split]
+        predicted = self.nb.predict_classes(model, x)
+        speakers = np.array([self.sc.speaker_of(n) for n in names])
+        return float(np.mean(predicted == y)), predicted == y, speakers
+
+    def bootstrap(self, correct, speakers, n=2000, seed=0):
+        """95 % interval of the accuracy over speakers drawn with replacement."""
+        np = self.np
+        ids = sorted(set(speakers))
+        per = {s: correct[speakers == s] for s in ids}
+        rng = np.random.default_rng(seed)
+        values = []
+        for _ in range(n):
+            pick = rng.choice(len(ids), len(ids))
+            values.append(np.mean(np.concatenate([per[ids[i]] for i in pick])))
+        return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)), len(ids)
+
+    # --- streams ----------------------------------------------------------------------------------
+
+    def streams(self, split, seed):
+        """The split's command streams at every SNR and its negatives (other speech, noise)."""
+        np, ks = self.np, self.ks
+        rng = np.random.default_rng(seed)
+        x, y, _ = self.data[split]
+        clean, events, level = ks.command_stream(x, y, rng)
+        noise = self.noise[split]
+        out = []
+        for snr in ks.SNRS:
+            audio, seconds, passes = ks.with_noise(clean, noise, level, snr, np.random.default_rng(seed + 1),
+                                                   allow_reuse=True)
+            out.append(ks.Stream(audio, events, snr, 'commands', seconds, passes))
+        recordings = ks.load_speech(self.args.speech)
+        half = len(recordings) * 3 // 8 if len(recordings) > 1 else 0  # validation: the first 3/8
+        speech = recordings[:half] if split == 'validation' else recordings[half:]
+        if self.args.quick:
+            speech = speech[:2]
+        speech_audio = ks.speech_stream(speech, level, rng)
+        out.append(ks.Stream(speech_audio, [], 'clean', 'speech'))
+        noisy_speech, seconds, passes = ks.with_noise(speech_audio, noise, level, 10, rng, allow_reuse=True)
+        out.append(ks.Stream(noisy_speech, [], 10, 'speech', seconds, passes))
+        total = sum(len(a) for _, a in noise)
+        for snr in ks.SNRS[1:]:
+            track, passes = ks.noise_track(noise, total, np.random.default_rng(seed + 2))
+            out.append(ks.Stream(track * ks.noise_gain(level, snr), [], snr, 'noise', total / ks.SAMPLE_RATE, passes))
+        return out
+
+    def probabilities(self, model, streams, tag):
+        """[(stream, times, probs)], cached per model tag."""
+        np, ks = self.np, self.ks
+        path = self.args.cache / f'probs_{tag}.npz'
+        if path.is_file():
+            z = np.load(path)
+            if len(z.files) == 2 * len(streams):
+                return [(s, z[f't{i}'], z[f'p{i}']) for i, s in enumerate(streams)]
+        predict = lambda w: model.predict(w, batch_size=256, verbose=0)
+        out = [(s, *ks.posteriors(predict, s.audio, self.args.hop)) for s in streams]
+        np.savez(path, **{f't{i}': t for i, (_, t, _) in enumerate(out)},
+                 **{f'p{i}': p for i, (_, _, p) in enumerate(out)})
+        return out
+
+    def stream(self):
+        np, ks, sc = self.np, self.ks, self.sc
+        args, R = self.args, self.results
+        say(f'\nstream model: the notebook\'s log-mel CNN, 12 classes, trained on stream-like windows '
+            f'(shifts up to 300 ms with noise filling, SNR 0-30 dB, silence, partial words; no label smoothing), '
+            f'{args.epochs} epochs')
+        noise_s = {s: ks.seconds_of(self.noise[s]) for s in sc.SPLITS}
+        say('noise recordings split by time: ' + ', '.join(f'{s} {v:.0f} s' for s, v in noise_s.items()))
+        model, _ = self.train(['train'], 0, 'train')
+        val_acc, _, _ = self.clip_accuracy(model, 'validation')
+        say(f'validation per-clip accuracy (training speakers only, seed 0): {val_acc:.3f}')
+        val_streams = self.streams('validation', seed=100)
+        val = self.probabilities(model, val_streams, f'val_train_seed0_e{args.epochs}')
+        describe_streams('validation', val_streams)
+        chosen = self.choose_detector(val)
+        # the testing speakers, once: the set-up refitted on training + validation speakers
+        test_streams = self.streams('test', seed=200)
+        describe_streams('test', test_streams)
+        per_seed, accs, boots, epoch_seconds = [], [], [], []
+        for seed in range(args.seeds):
+            refit, seconds = self.train(['train', 'validation'], seed, 'trainval')
+            epoch_seconds.append(seconds)
+            acc, correct, speakers = self.clip_accuracy(refit, 'test')
+            accs.append(acc)
+            boots.append(self.bootstrap(correct, speakers))
+            probs = self.probabilities(refit, test_streams, f'test_trainval_seed{seed}_e{args.epochs}')
+            per_seed.append(ks.evaluate(probs, self.keyword_ids, chosen))
+            say(f'  seed {seed}: test per-clip accuracy {acc:.3f} (95 % over {boots[-1][2]} test speakers '
+                f'{boots[-1][0]:.3f}-{boots[-1][1]:.3f})')
+            if seed == 0:
+                self.refit0 = refit
+        self.report_test(per_seed, test_streams, accs, boots, chosen, val_acc)
+        if args.legacy:
+            self.legacy_row(val_streams)
+        R.add('epoch_seconds_stream_model', float(np.mean(epoch_seconds)), 's', kind='time', format='.0f',
+              data=f'one epoch of the stream model over {len(self.data["train"][1]) + len(self.data["validation"][1])} '
+                   'clips (training + validation speakers), CPU', n=len(epoch_seconds))
+
+    def detectors(self):
+        ks = self.ks
+        rows = [
+            ('legacy rule: top class above threshold, 1 s shared refractory, average of 5',
+             [ks.Detector(t, rearm=None, smooth=5) for t in THRESHOLDS]),
+            ('legacy rule without averaging', [ks.Detector(t, rearm=None, smooth=1) for t in THRESHOLDS]),
+            ('per-keyword hysteresis (re-arm below half the threshold)',
+             [ks.Detector(t, rearm=t / 2) for t in THRESHOLDS]),
+            ('+ margin 0.3 over the runner-up', [ks.Detector(t, rearm=t / 2, margin=0.3) for t in THRESHOLDS]),
+            ('+ 3 windows in a row (150 ms)', [ks.Detector(t, rearm=t / 2, margin=0.3, min_windows=3) for t in THRESHOLDS]),
+            ('+ average of 3 windows', [ks.Detector(t, rearm=t / 2, margin=0.3, min_windows=3, smooth=3) for t in THRESHOLDS]),
+            ('+ 0.5 s shared refractory', [ks.Detector(t, rearm=t / 2, margin=0.3, min_windows=3, smooth=3, refractory=0.5)
+                                          for t in THRESHOLDS]),
+        ]
+        return rows
+
+    def choose_detector(self, val):
+        """Every detector family on the validation streams at the budget; keep each step that lowers
+        the miss rate there; the chosen detector and threshold."""
+        ks, R = self.ks, self.results
+        say(f'\ndetectors on the validation streams (all of them pooled: commands at {", ".join(map(str, ks.SNRS))}, '
+            f'other speech, noise), each at its best threshold within {self.args.budget:g} false alarms per hour:')
+        self.val_table, best = [], None
+        for name, family in self.detectors():
+            points = ks.curve(val, self.keyword_ids, family)
+            d, f = ks.choose(points, self.args.budget)
+            kept = best is None or (f['fa_per_hour'] <= self.args.budget and f['miss_rate'] < best[2]['miss_rate'])
+            if name.startswith('legacy'):
+                kept = False
+            self.val_table.append((name, d, f, kept, points))
+            say(f'  {name:<72} threshold {d.threshold:.2f}: miss {f["miss_rate"]:.3f}, '
+                f'{f["fa_per_hour"]:.0f} FA/h{"  (kept)" if kept else ""}')
+            if kept or best is None and not name.startswith('legacy'):
+                best = (name, d, f, points)
+        name, chosen, f, points = best
+        say(f'chosen on validation: {chosen.describe()} ({name}): miss rate {f["miss_rate"]:.3f}, '
+            f'{f["fa_per_hour"]:.1f} false alarms per hour')
+        say('validation curve of the chosen detector (threshold: miss rate, false alarms per hour):')
+        say('  ' + '; '.join(f'{d.threshold:.2f}: {p["miss_rate"]:.3f}, {p["fa_per_hour"]:.0f}' for d, p in points))
+        R.add('threshold', chosen.threshold, 'probability', format='.2f',
+              data=f'validation streams (speakers, noise and speech disjoint from test), budget '
+                   f'{self.args.budget:g} false alarms per hour', detector=chosen.describe(),
+              validation_miss_rate=f['miss_rate'], validation_fa_per_hour=f['fa_per_hour'],
+              curve=[[d.threshold, p['miss_rate'], p['fa_per_hour']] for d, p in points],
+              ablation=[[n, d.threshold, x['miss_rate'], x['fa_per_hour'], k] for n, d, x, k, _ in self.val_table])
+        self.chosen_points = points
+        return chosen
+
+    def legacy_row(self, val_streams):
+        """The first notebook version's model (and rule) on the same validation streams."""
+        import keras
+        nb, ks = self.nb, self.ks
+        path = self.args.cache / f'legacy_seed0_e{self.args.epochs}.keras'
+        if path.is_file():
+            model = keras.saving.load_model(path)
+        else:
+            task = self.sc.build_task(self.args.data, '12class', seed=0)
+            data, _, _, noise_parts = self.sc.load_task(self.args.data, task, seed=0)
+            model, _ = nb.train_cnn(data['train'][:2], len(task.classes), self.args.epochs,
+                                    noise_parts=noise_parts['train'], seed=0, verbose=0)
+            model.save(path)
+        probs = self.probabilities(model, val_streams, f'val_legacy_seed0_e{self.args.epochs}')
+        rows = []
+        for name, family in self.detectors()[:1] + self.detectors()[-1:]:
+            d, f = ks.choose(ks.curve(probs, self.keyword_ids, family), self.args.budget)
+            say(f'  first version\'s model, {name:<56} threshold {d.threshold:.2f}: miss {f["miss_rate"]:.3f}, '
+                f'{f["fa_per_hour"]:.0f} FA/h')
+            self.val_table.append(('first version\'s model: ' + name, d, f, False, []))
+            rows.append([name, d.threshold, f['miss_rate'], f['fa_per_hour']])
+        self.results.add('validation_first_version_miss_rate', rows[0][2], 'share of commands', format='.3f',
+                         data='validation streams; the first notebook version\'s 12-class model (label smoothing, '
+                              '100 ms shifts filled with zeros, quiet noise), training speakers, seed 0',
+                         rows=rows, budget=self.args.budget)
+
+    def report_test(self, per_seed, streams, accs, boots, chosen, val_acc):
+        np, ks, R = self.np, self.ks, self.results
+        say(f'\ntesting speakers, once ({len(per_seed)} seed(s) of the model refitted on training + validation '
+            f'speakers; detector {chosen.describe()}):')
+        seeds = len(per_seed)
+        n_test = len(self.data['test'][1])
+        data = f'{n_test} test clips of the testing speakers ({self.data_name})'
+        R.add('test_accuracy', float(np.mean(accs)), 'accuracy', format='.3f', data=data,
+              std=float(np.std(accs, ddof=1)) if seeds > 1 else None, low=float(np.mean([b[0] for b in boots])),
+              high=float(np.mean([b[1] for b in boots])), n=n_test, seeds=seeds, speakers=boots[0][2],
+              note='argmax over all 12 classes; std over seeds; low/high: 95 % bootstrap over testing speakers '
+                   '(mean over seeds)', model='stream model refitted on training + validation speakers')
+        R.add('validation_accuracy', val_acc, 'accuracy', format='.3f', data='validation speakers, model of the '
+              'training speakers only, seed 0')
+        say(f'test per-clip accuracy: {np.mean(accs):.3f}' + (f' +- {np.std(accs, ddof=1):.3f} over {seeds} seeds'
+                                                               if seeds > 1 else '')
+            + f'; 95 % over testing speakers {np.mean([b[0] for b in boots]):.3f}-{np.mean([b[1] for b in boots]):.3f}')
+        for i, stream in enumerate(streams):
+            counts = [scored[i].counts for scored in per_seed]
+            sum_ = lambda k: sum(c[k] for c in counts)
+            hours = stream.hours * seeds
+            if stream.kind == 'commands':
+                s = stream.snr if stream.snr == 'clean' else int(stream.snr)
+                rate = sum_('hits') / max(sum_('commands'), 1)
+                low, high = ks.wilson(counts[0]['hits'], counts[0]['commands'])
+                low, high = ks.wilson(round(rate * counts[0]['commands']), counts[0]['commands'])
+                rates = [c['hits'] / c['commands'] for c in counts]
+                fa, fa_up = ks.per_hour(sum_('false_alarms'), hours)
+                noise_note = (f'; noise: {stream.noise_seconds:.0f} s of the test noise, heard {stream.noise_passes} '
+                              'times at different places under different commands' if stream.noise_passes else '')
+                where = f'{ks.snr_label(stream.snr)}'
+                d = f'{counts[0]["commands"]} commands of the testing speakers in a {stream.seconds / 60:.1f}-min stream, {where}{noise_note}'
+                R.add(f'stream_{s}_hit_rate', rate, 'share of commands', format='.3f', data=d, low=low, high=high,
+                      std=float(np.std(rates, ddof=1)) if seeds > 1 else None, seeds=seeds,
+                      note='low/high: 95 % Wilson interval for one seed\'s commands')
+                R.add(f'stream_{s}_fa_per_hour', fa, 'false alarms per hour', format='.0f', data=d, upper95=fa_up,
+                      wrong_word=sum_('wrong_word') / hours, duplicate=sum_('duplicate') / hours,
+                      gap=sum_('gap') / hours, false_alarms=sum_('false_alarms'), hours=hours, seeds=seeds)
+                R.add(f'stream_{s}_commands', counts[0]['commands'], 'commands', format='d', data=d)
+                R.add(f'stream_{s}_hours', stream.hours, 'hours', format='.3f', data=d)
+                R.add(f'stream_{s}_seconds', stream.seconds, 's', format='.0f', data=d)
+                say('  ' + ks.summary_line(stream.seconds, stream.snr, counts[0])
+                    + f'  [seed 0; hit rate over seeds {rate:.3f} (95 % {low:.3f}-{high:.3f}); false alarms per hour '
+                      f'{fa:.0f}: wrong word {sum_("wrong_word") / hours:.0f}, duplicate {sum_("duplicate") / hours:.0f}, '
+                      f'in a gap {sum_("gap") / hours:.0f}]')
+            else:
+                alarms = sum_('false_alarms')
+                fa, fa_up = ks.per_hour(alarms, hours)
+                what = ('other speech (LJSpeech read speech, not in any command set), at the commands\' level'
+                        if stream.kind == 'speech' else 'the test part of the noise recordings alone, each stretch once')
+                d = f'{stream.seconds:.0f} s of {what}, {ks.snr_label(stream.snr)}'
+                if stream.noise_passes > 1:
+                    d += f' (noise heard {stream.noise_passes} times)'
+                key = f'{stream.kind}_fa_per_hour'
+                if not (stream.kind == 'speech' and stream.snr == 'clean') and not (stream.kind == 'noise' and stream.snr == 10):
+                    key = f'stream_{int(stream.snr)}_{stream.kind}_fa_per_hour'
+                R.add(key, fa, 'false alarms per hour', format='.0f', data=d, upper95=fa_up, false_alarms=alarms,
+                      hours=hours, seeds=seeds)
+                say(f'  {stream.kind} alone, {ks.snr_label(stream.snr)}: {stream.seconds:.0f} s x {seeds} seed(s), '
+                    f'{alarms} false alarms: {fa:.0f} per hour (95 % upper bound {fa_up:.0f})')
+        ten = [i for i, s in enumerate(streams) if s.kind == 'commands' and s.snr == 10][0]
+        rate = np.mean([sc_[ten].counts['hits'] / sc_[ten].counts['commands'] for sc_ in per_seed])
+        fa = np.mean([sc_[ten].fa_per_hour for sc_ in per_seed])
+        met = rate >= TARGET[0] and fa <= TARGET[1]
+        say(f'target at 10 dB: >= {TARGET[0]:.0%} found with <= {TARGET[1]:.0f} false alarms per hour of stream: '
+            f'{"MET" if met else "NOT MET"} ({rate:.3f}, {fa:.0f} per hour)')
+
+    # --- timing, recipe, int8 -----------------------------------------------------------------------
+
+    def timing(self):
+        import librosa
+        np, sc, nb, R = self.np, self.sc, self.nb, self.results
+        files = [f for s in sc.SPLITS for f in self.task.files[s]]
+        for rel in files:
+            (self.args.data / rel).read_bytes()
+        librosa.load(self.args.data / files[0])
+        words = sorted({f.split('/')[0] for f in files})
+        start = time.perf_counter()
+        for i, w in enumerate(words):
+            nb.vectorize_directory(self.args.data / w, i)
+        recipe_s = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            sc.load_clips(self.args.data, files, cache_dir=cache)
+            pipeline_s = time.perf_counter() - start
+        R.add('loading_speedup', recipe_s / pipeline_s, 'x', kind='ratio', format='.1f',
+              data=f'{len(files):,} real Speech Commands clips: the recipe\'s librosa loop against the pipeline '
+                   '(cold cache, writing it), one run each')
+        say(f'\nloading {len(files)} files: recipe loop {len(files) / recipe_s:.0f} files/s, pipeline '
+            f'{len(files) / pipeline_s:.0f} files/s: {recipe_s / pipeline_s:.1f}x')
+        # one epoch of the stream model on the training speakers (2 epochs, the second timed)
+        import keras
+        x, y, _ = self.data['train']
+        keras.utils.set_random_seed(0)
+        t0 = time.perf_counter()
+        model, history = nb.train_stream_model((x, y), self.task.classes, self.noise['train'], 1, seed=0, verbose=0)
+        seconds = time.perf_counter() - t0
+        R.add('epoch_seconds', seconds, 's', kind='time', format='.0f',
+              data=f'one epoch of the stream model over {len(y):,} training clips (model built, front end adapted, '
+                   'one pass), CPU')
+        cpu = time.process_time()
+        say(f'one stream-model epoch on {len(y)} clips: {seconds:.1f} s (process CPU so far {cpu:.0f} s)')
+
+    def recipe_and_int8(self):
+        import keras
+        import librosa
+        np, sc, nb, R = self.np, self.sc, self.nb, self.results
+        model = getattr(self, 'refit0', None)
+        if model is None:
+            model, _ = self.train(['train', 'validation'], 0, 'trainval')
+        x, y, _ = self.data['test']
+        train_x = np.concatenate([self.data['train'][0], self.data['validation'][0]])
+        train_y = np.concatenate([self.data['train'][1], self.data['validation'][1]])
+        front = keras.Model(model.input, model.get_layer('band_norm').output)
+        features = front.predict(sc.as_float(x), verbose=0)
+        pick = np.random.default_rng(0).permutation(len(train_x))[:200]
+        calibration = front.predict(sc.as_float(train_x[pick]), verbose=0)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = nb.to_tflite(model.get_layer('network'), Path(tmp) / 'int8.tflite', 'int8', calibration)
+            interpreter, _ = sc.tflite_interpreter(path)
+            probs, _ = sc.tflite_predict(interpreter, features)
+            kib = path.stat().st_size / 1024
+        acc = float(np.mean(probs.argmax(1) == y))
+        R.add('int8_test_accuracy', acc, 'accuracy', format='.3f', n=len(y), kib=kib,
+              data=f'{len(y)} test clips of the testing speakers; the stream model (seed 0, training + validation '
+                   'speakers) as full-int8 TensorFlow Lite (int8 input and output), float front end')
+        say(f'\nint8 TensorFlow Lite (stream model, seed 0): {kib:.0f} KiB, test accuracy {acc:.3f}')
+        # the recipe's Conv1D on the raw 22,050 Hz waveform, given one stream-model run's time
+        seconds_path = self.args.cache / f'trainval_seed0_e{self.args.epochs}.epoch_seconds'
+        budget = float(seconds_path.read_text()) * self.args.epochs if seconds_path.is_file() else 300.0
+        resample = lambda c: librosa.resample(sc.as_float(c), orig_sr=sc.SAMPLE_RATE, target_sr=nb.RECIPE_SAMPLE_RATE)
+        keyword_y = train_y - 2  # the ten commands only: classes 2.. of the 12
+        keras.utils.set_random_seed(0)
+        recipe = nb.create_model(list(range(len(self.keyword_ids))))
+        stopper = sc.time_budget(budget)
+        recipe.fit(resample(train_x), keyword_y, epochs=30, callbacks=[stopper], verbose=2)
+        r_acc = float(np.mean(recipe.predict(resample(x), verbose=0).argmax(1) == y - 2))
+        R.add('recipe_test_accuracy', r_acc, 'accuracy', format='.3f', n=len(y), epochs=stopper.epochs_run,
+              data=f'{len(y)} test clips of the testing speakers; the recipe\'s Conv1D on the raw waveform, trained on '
+                   f'training + validation speakers for the time of one stream-model run ({stopper.epochs_run} epochs, '
+                   'at most the book\'s 30), seed 0')
+        say(f'recipe Conv1D ({stopper.epochs_run} epochs in {stopper.seconds_used:.0f} s): test accuracy {r_acc:.3f}')
+
+
+def describe_streams(split, streams):
+    for s in streams:
+        extra = (f', noise {s.noise_seconds:.0f} s distinct' + (f' heard {s.noise_passes}x' if s.noise_passes > 1 else '')
+                 if s.noise_passes else '')
+        n = sum(1 for _ in s.events)
+        say(f'  {split} stream: {s.kind}, {snr_text(s.snr)}: {s.seconds:.0f} s, {n} commands{extra}')
+
+
+def snr_text(snr):
+    return 'clean' if snr == 'clean' else f'{snr} dB SNR'
 
 
 if __name__ == '__main__':

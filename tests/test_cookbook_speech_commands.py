@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 import cookbook
+from cookbook import kws_stream as ks
 from cookbook import speech_commands as sc
 
 SR = 16000
@@ -206,6 +207,17 @@ def test_missing_word_folder_gives_a_clear_error(tmp_path):
         sc.build_task(data, '7class')
     with pytest.raises(ValueError, match='repeats'):
         sc.build_task(data, 'words', ['bed', 'bed'])
+    # the 12-class task on a folder without the ten command words: skip the task, not the words
+    with pytest.raises(FileNotFoundError) as err:
+        sc.build_task(data, '12class')
+    assert 'SPEECH_COMMANDS_TASK=none' in str(err.value) and 'SPEECH_COMMANDS_WORDS' not in str(err.value)
+
+
+def test_word_lists_tolerate_spaces(tmp_path):
+    assert sc.parse_words('bed, bird ,tree,') == ['bed', 'bird', 'tree']
+    assert sc.parse_words([' bed', 'bird ']) == ['bed', 'bird']
+    data = make_layout(tmp_path)
+    assert sc.build_task(data, 'words', 'bed, bird').classes == ['bed', 'bird']
 
 
 def test_twelve_class_task(tmp_path):
@@ -228,8 +240,9 @@ def test_twelve_class_task(tmp_path):
 def test_noise_parts_never_overlap_and_silence_comes_from_them():
     noise = {'n.wav': np.arange(10 * SR, dtype=np.float32)}
     parts = sc.split_noise(noise)
-    assert [len(parts[s][0]) for s in sc.SPLITS] == [8 * SR, SR, SR]
-    assert parts['test'][0][0] == 9 * SR  # the last tenth
+    assert [len(parts[s][0]) for s in sc.SPLITS] == [int(4.5 * SR), 2 * SR, int(3.5 * SR)]
+    assert parts['validation'][0][0] == int(4.5 * SR) and parts['test'][0][0] == int(6.5 * SR)
+    assert sc.NOISE_FRACTIONS == ks.NOISE_FRACTIONS  # the stream evaluation cuts at the same places
     silence = sc.make_silence(parts['test'], 3, np.random.default_rng(0))
     assert silence.shape == (3, SR)
     assert np.all(silence <= 10 * SR) and np.all(silence >= 0)

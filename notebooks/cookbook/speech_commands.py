@@ -102,8 +102,17 @@ def available_words(data_dir):
                   if p.is_dir() and not p.name.startswith('_') and any(p.glob('*.wav')))
 
 
-def check_words(data_dir, words):
-    """Fail early, naming the missing words and the ones that exist, when a word has no folder."""
+def parse_words(words):
+    """'bed, bird,tree' or a list -> ['bed', 'bird', 'tree']: spaces around words are ignored."""
+    if isinstance(words, str):
+        words = words.split(',')
+    return [w.strip() for w in words if w.strip()]
+
+
+def check_words(data_dir, words, fix='Set SPEECH_COMMANDS_WORDS (the WORDS field) to some of them.'):
+    """Fail early, naming the missing words and the ones that exist, when a word has no folder;
+    fix: what the reader should do about it."""
+    words = parse_words(words)
     if not words:
         raise ValueError('the word list is empty: give at least two words, e.g. bed,bird,tree')
     if len(set(words)) != len(words):
@@ -113,7 +122,7 @@ def check_words(data_dir, words):
     if missing:
         raise FileNotFoundError(
             f'{data_dir} has no folder for {", ".join(missing)}. Words available there: '
-            f'{", ".join(present) or "(none)"}. Set SPEECH_COMMANDS_WORDS to some of them.')
+            f'{", ".join(present) or "(none)"}. {fix}')
     return list(words)
 
 
@@ -177,14 +186,16 @@ def build_task(data_dir, task='words', words=('bed', 'bird', 'tree'), seed=0):
         raise ValueError(f'unknown task {task!r}: choose one of {", ".join(TASKS)}')
     present = available_words(data_dir)
     if task == 'words':
-        words = check_words(data_dir, list(words))
+        words = check_words(data_dir, words)
         classes, targets = list(words), {w: i for i, w in enumerate(words)}
     elif task == 'all':
         if len(present) < 2:
             raise FileNotFoundError(f'{data_dir} holds fewer than two word folders: {present}')
         classes, targets = present, {w: i for i, w in enumerate(present)}
     else:
-        keywords = check_words(data_dir, KEYWORDS)
+        keywords = check_words(data_dir, KEYWORDS, fix=(
+            'The 12-class task needs the ten command words: set SPEECH_COMMANDS_TASK=none (the TASK '
+            'field) to skip it, or all to train on every word folder there.'))
         classes = [SILENCE, UNKNOWN] + keywords
         targets = {w: classes.index(w) if w in keywords else 1 for w in present}
     relpaths = list_clips(data_dir, sorted(targets))
@@ -397,15 +408,18 @@ def load_background_noise(data_dir, sample_rate=SAMPLE_RATE):
     return noises, problems
 
 
-def split_noise(noises, clip_samples=CLIP_SAMPLES):
-    """Cut each noise recording into train (first 80 %), validation and test (10 % each) parts.
+NOISE_FRACTIONS = (0.45, 0.20, 0.35)  # the same disjoint time ranges as cookbook.kws_stream
 
-    Silence clips and augmentation noise for training never overlap the test silence.
+
+def split_noise(noises, clip_samples=CLIP_SAMPLES, fractions=NOISE_FRACTIONS):
+    """Cut each noise recording into train (first 45 %), validation (next 20 %) and test (last
+    35 %) parts, the ranges the stream evaluation uses: silence clips and augmentation noise for
+    training never overlap validation or test noise.
     """
     parts = {split: [] for split in SPLITS}
     for audio in noises.values():
         n = len(audio)
-        a, b = int(n * 0.8), int(n * 0.9)
+        a, b = int(n * fractions[0]), int(n * (fractions[0] + fractions[1]))
         for split, piece in (('train', audio[:a]), ('validation', audio[a:b]), ('test', audio[b:])):
             if len(piece) < clip_samples:  # a short recording: repeat it to fill one clip
                 piece = np.tile(piece, int(np.ceil(clip_samples / max(len(piece), 1))) + 1)
