@@ -186,17 +186,25 @@ class Bench:
                              data=f'checkpoints/dctts-own/ after {what} ({self.mode}): what notebook 2\'s '
                                   'training section leaves', kind='size')
 
+    # The one test that cannot pass here: it asks every quoted figure to have a results entry,
+    # and this very run is what writes notebook_runs/test_seconds (milliseconds of the suite).
+    CIRCULAR_TEST = 'tests/test_results.py::test_every_quoted_figure_in_the_repository_has_a_results_entry'
+
     def test(self):
         with Clone(keep=self.args.keep) as clone:
-            wall, cpu, code, tail = timed('test', ['make', 'test'], clone.path, clean_environment(),
-                                          self.args.timeout)
-            summary = next((line.strip('= ') for line in reversed(tail) if re.search(r'\d+ (passed|failed)', line)), '')
-            if code != 0:
-                self.failed.append(f'make test ({summary or code})')
-                say('[bench] make test failed: its time is not written (a failing run is not the cost of a passing one)')
+            env = clean_environment(PYTEST_ADDOPTS=f'--deselect {self.CIRCULAR_TEST}')
+            wall, cpu, code, tail = timed('test', ['make', 'test'], clone.path, env, self.args.timeout)
+            summary = next((line.strip('= ') for line in reversed(tail)
+                            if re.search(r'\d+ (passed|failed)', line)), '')
+            if not summary:  # pytest did not get to the end: no figure
+                self.failed.append(f'make test (exit status {code}, no pytest summary)')
                 return
-            self.add('test', wall, cpu, f'`make test` (unit tests and the notebooks in fast mode), fresh clone of '
-                     f'{clone.commit} with a virtualenv already set up', pytest=summary)
+            if code != 0:  # every test ran, so the time is the suite's; the summary says what failed
+                self.failed.append(f'make test ({summary})')
+                say(f'[bench] make test FAILED ({summary}); its time is written with that summary')
+            self.add('test', wall, cpu, f'`make test` (unit tests and the notebooks in fast mode) in a fresh clone '
+                     f'of {clone.commit} with a virtualenv already set up; {self.CIRCULAR_TEST.split("::")[1]} '
+                     'deselected (this run writes the figure it asks for)', pytest=summary)
 
     def setup(self):
         with Clone(own_venv=True, keep=self.args.keep) as clone:
