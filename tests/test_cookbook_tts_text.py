@@ -382,6 +382,9 @@ def test_feet_and_inches(text, expected):
     # temperatures, times, years, decades, ranges, numbers with a leading zero
     ('-5°C, or 23 degrees F.', 'minus five degrees celsius or twenty three degrees fahrenheit.'),
     ('at 7.30pm and 10:15', 'at seven thirty pee em and ten fifteen'),
+    ('at 3:00 a.m. sharp', 'at three ay em sharp'),
+    ('The Bill of Rights (1791) and 24/7 news since 9/11', 'the bill of rights seventeen ninety one and twenty '
+                                                           'four seven news since nine eleven'),
     ('The 2008 crisis hit the 1500 workers.', 'the two thousand and eight crisis hit the one thousand five hundred workers.'),
     ('from 1990-95 and in the 2019-20 season', 'from nineteen ninety to ninety five and in the twenty nineteen to '
                                               'twenty season'),

@@ -199,9 +199,15 @@ def _plural(number: int) -> str:
     return ' '.join(words)
 
 
+_NOT_FRACTIONS = {'24/7', '9/11', '7/11', '50/50', '20/20'}  # said "twenty four seven", "nine eleven"
+
+
 def _fraction(match: re.Match) -> str:
-    """1/2 -> 'one half', 3/4 -> 'three quarters', 2 1/2 -> 'two and a half'."""
+    """1/2 -> 'one half', 3/4 -> 'three quarters', 2 1/2 -> 'two and a half'; 24/7 and 9/11 are
+    not fractions."""
     whole, numerator, denominator = match.group(1), int(match.group(2)), int(match.group(3))
+    if not whole and f'{numerator}/{denominator}' in _NOT_FRACTIONS:
+        return f'{_words(numerator)} {_words(denominator)}'
     if denominator < 2:
         spoken = f'{_words(numerator)} over {_words(denominator)}'
     else:
@@ -258,6 +264,8 @@ def _is_year(text: str, start: int) -> bool:
         return False
     cue = before[-1].lower().strip('(,')
     if cue in _YEAR_CUES:
+        return True
+    if before[-1].endswith('(') and re.match(r'\d{4}\)', text[start:]):  # "The Bill of Rights (1791)"
         return True
     if cue == 'the':  # "the 2008 crisis" (a year), "the 1500 soldiers" (a count)
         after = re.match(r'\d+\s+([A-Za-z]+)\b', text[start:])
@@ -865,7 +873,8 @@ def expand(text: str) -> str:
     for pattern, spell in _MONEY_RULES:  # before the initialisms (USD) and the measures (GBP 3m)
         text = pattern.sub(lambda m: ' ' + spell(m) + ' ', text)
     text = _MEASURE.sub(_measure, text)  # before the abbreviations: 6 ft. is six feet, Ft. Worth a fort
-    text = _CLOCK_12.sub(lambda m: f'{_clock(m.group(1), m.group(2))} {spell_letters(m.group(3))} em'
+    text = _CLOCK_12.sub(lambda m: f'{_clock(m.group(1), None if m.group(2) == "00" else m.group(2))} '
+                                   f'{spell_letters(m.group(3))} em'
                                    f'{_keep_period(m, 4)}', text)
     text = _ROMAN.sub(_roman, text)
     text = _INITIALISM.sub(_dotted_initialism, text)
