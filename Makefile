@@ -74,6 +74,7 @@ bench-tts: setup
 
 bench-melody: setup
 	$(PYTHON) benchmarks/bench_melody.py
+	$(PYTHON) benchmarks/bench_melody.py --timing
 
 bench-notebooks: setup
 	$(PYTHON) benchmarks/bench_notebooks.py --all
