@@ -148,6 +148,7 @@ class Results:
             'load_before': _load(),
         }
         self._start = (time.monotonic(), _busy_jiffies(), _own_cpu_seconds())
+        self._run_id = None
         self.figures: dict = {}
         if self.run['load_before'] and self.run['load_before'][0] > BUSY_OTHER_CORES + 0.5:
             print(f'[results] NOTE: load average {self.run["load_before"][0]} before {benchmark} started:'
@@ -191,9 +192,7 @@ class Results:
         if self.run['busy']:
             print(f'[results] WARNING: other processes used {other:.2f} cores on average while '
                   f'{self.benchmark} ran: its absolute times are marked busy (not for quoting).')
-        run_id = self.run['date']
         for figure in self.figures.values():
-            figure['run'] = run_id
             if figure['kind'] == 'time' and self.run['busy']:
                 figure['busy'] = True
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,6 +201,15 @@ class Results:
         with open(self.path.parent / f'.{self.path.name}.lock', 'w') as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             old = load(self.path) if self.path.exists() else {'figures': {}, 'runs': {}}
+            if self._run_id is None:  # a run is named by its start, made unique within the file
+                run_id, n = self.run['date'], 1
+                while run_id in old.get('runs', {}):
+                    n += 1
+                    run_id = f'{self.run["date"]}-{n}'
+                self._run_id = run_id
+            run_id = self._run_id  # a run saved again (after each part) stays one run
+            for figure in self.figures.values():
+                figure['run'] = run_id
             figures = {**old.get('figures', {}), **self.figures}
             used = {f['run'] for f in figures.values()}
             runs = {k: v for k, v in {**old.get('runs', {}), run_id: self.run}.items() if k in used}

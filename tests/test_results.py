@@ -104,6 +104,24 @@ def test_a_later_run_merges_and_only_the_runs_still_used_are_kept(tmp_path, monk
     assert sorted(r['command'].split()[-1] for r in doc['runs'].values()) == ['--all', '--speed']
 
 
+def test_runs_in_the_same_second_stay_apart_and_a_run_saved_twice_is_one_run(tmp_path, monkeypatch):
+    _quiet(monkeypatch)
+    first = results.Results('tts', out_dir=tmp_path, argv=['bench_tts.py', '--part', 'a'])
+    second = results.Results('tts', out_dir=tmp_path, argv=['bench_tts.py', '--part', 'b'])
+    second.run['date'] = first.run['date']  # started in the same second
+    first.add('a', 1.0, 'x', data='d')
+    first.save()
+    first.add('a2', 2.0, 'x', data='d')
+    first.save()  # after its second part
+    second.add('b', 3.0, 'x', data='d')
+    second.save()
+    doc = results.load(tmp_path / 'tts.json')
+    assert len(doc['runs']) == 2
+    assert doc['figures']['a']['run'] == doc['figures']['a2']['run'] != doc['figures']['b']['run']
+    assert doc['runs'][doc['figures']['a']['run']]['command'].endswith('a')
+    assert doc['runs'][doc['figures']['b']['run']]['command'].endswith('b')
+
+
 @pytest.mark.parametrize('call, message', [
     (dict(key='bad key'), 'letters, digits'),
     (dict(data=''), 'must name what'),
