@@ -76,8 +76,12 @@ bench-melody: setup
 	$(PYTHON) benchmarks/bench_melody.py
 	$(PYTHON) benchmarks/bench_melody.py --timing
 
+# Four runs, not one (--all): a disturbance during one part then marks only that part's times.
 bench-notebooks: setup
-	$(PYTHON) benchmarks/bench_notebooks.py --all
+	$(PYTHON) benchmarks/bench_notebooks.py --run 01,02,03
+	$(PYTHON) benchmarks/bench_notebooks.py --run-all
+	$(PYTHON) benchmarks/bench_notebooks.py --test
+	$(PYTHON) benchmarks/bench_notebooks.py --setup
 
 # The same scripts in their --quick mode (minutes; the figures say nothing), on the shipped samples
 # unless the data settings say otherwise, into outputs/bench-quick/.
