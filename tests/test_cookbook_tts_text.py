@@ -238,6 +238,7 @@ def test_spelled_numbers_leave_no_space_before_punctuation():
     ('type II diabetes', 'type two diabetes'),
     # the pronoun I, words that look like numerals, other initialisms
     ('Then I left, and the book I read was long.', 'then i left and the book i read was long.'),
+    ('the war i fought, in volume ii', 'the war i fought in volume two'),
     ('Charles I said nothing.', 'charles i said nothing.'),  # after the name, a verb: the pronoun
     ('THE CIVIL WAR ENDS', 'the civil war ends'),
     ('Malcolm X spoke in Washington DC.', 'malcolm ex spoke in washington dee see.'),
@@ -371,7 +372,8 @@ def test_feet_and_inches(text, expected):
     ('The deal is worth $5 million.', 'the deal is worth five million dollars.'),
     ('It costs $5 each.', 'it costs five dollars each.'),
     # currency codes and other symbols; ranges of money
-    ('USD 2.5 billion, 20 EUR and GBP 3m', 'two point five billion you ess dollars twenty euros and three million pounds'),
+    ('USD 2.5 billion, 20 EUR and GBP 3m',
+     'two point five billion you ess dollars twenty euros and three million pounds'),
     ('¥500, US$10, C$20, 50p and 99¢', 'five hundred yen ten you ess dollars twenty canadian dollars fifty pence '
                                        'and ninety nine cents'),
     ('$10-20 and £5-10 million', 'ten to twenty dollars and five to ten million pounds'),
@@ -385,7 +387,8 @@ def test_feet_and_inches(text, expected):
     ('at 3:00 a.m. sharp', 'at three ay em sharp'),
     ('The Bill of Rights (1791) and 24/7 news since 9/11', 'the bill of rights seventeen ninety one and twenty '
                                                            'four seven news since nine eleven'),
-    ('The 2008 crisis hit the 1500 workers.', 'the two thousand and eight crisis hit the one thousand five hundred workers.'),
+    ('The 2008 crisis hit the 1500 workers.',
+     'the two thousand and eight crisis hit the one thousand five hundred workers.'),
     ('from 1990-95 and in the 2019-20 season', 'from nineteen ninety to ninety five and in the twenty nineteen to '
                                               'twenty season'),
     ('the mid-1980s', 'the mid nineteen eighties'),

@@ -552,7 +552,7 @@ def _roman(match: re.Match) -> str:
     after = text[match.end():].split()
     following = after[0].lower().strip(',.;:!?') if after else ''
     if cue in _ROMAN_CARDINAL_CUES and (len(numeral) > 1 or numeral.upper() in 'IVX'):
-        if numeral != 'I' or previous[:1].isupper() or (
+        if numeral.upper() != 'I' or previous[:1].isupper() or (
                 cue in _I_AFTER_LOWER_CASE_CUES and following not in _PRONOUN_FOLLOWERS | _I_VERBS):
             return _words(value)  # World War II, Chapter IV, Part I, type I diabetes, pp. xii
         return match.group(0)  # the pronoun: "the book I read"
