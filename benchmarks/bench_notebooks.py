@@ -29,7 +29,7 @@ command started, kernels included) depends much less on the load.
 Keys: run_01_seconds, run_02_seconds, run_03_seconds (and _cpu_seconds), run_all_seconds,
 test_seconds, setup_seconds (each with its _cpu_seconds), dctts_own_mib (what notebook 2's training
 section leaves in checkpoints/dctts-own/), venv_gib (the virtualenv `make setup` built).
-The log of every command is kept in outputs/bench-notebooks/.
+The log of every command, and the executed notebooks, are kept in outputs/bench-notebooks/.
 """
 from __future__ import annotations
 
@@ -138,6 +138,15 @@ def timed(name, command, cwd, env, timeout=None):
     return wall, cpu, code, tail
 
 
+def keep_executed(clone, name):
+    """Copy the executed notebooks (outputs and tracebacks) out of the clone before it goes."""
+    executed = clone.path / 'outputs' / 'executed'
+    if executed.is_dir():
+        target = LOG_DIR / f'{name}-executed'
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(executed, target)
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -161,6 +170,7 @@ class Bench:
                 wall, cpu, code, _ = timed(f'run_{number}', [str(clone.path / '.venv' / 'bin' / 'python'),
                                                             'scripts/run_notebooks.py', name],
                                            clone.path, self._notebook_env(), self.args.timeout)
+                keep_executed(clone, f'run_{number}')
                 if code != 0:
                     self.failed.append(f'run {name}')
                     continue
@@ -172,6 +182,7 @@ class Bench:
         with Clone(keep=self.args.keep) as clone:
             wall, cpu, code, _ = timed('run_all', ['make', 'run'], clone.path, self._notebook_env(),
                                        self.args.timeout)
+            keep_executed(clone, 'run_all')
             if code != 0:
                 self.failed.append('make run')
                 return
