@@ -3,15 +3,23 @@
 It uses the melody notebook's own training code (its cells tagged `library`, imported with
 cookbook.import_notebook_code) on folk tunes from the corpus that ships with music21 (O'Neill's
 Music of Ireland: 1850 Melodies and Ryan's Mammoth Collection, in the metres the encoding fits:
-2/4, 4/4, 2/2), holds out whole tunes with midi.split_tunes(tunes, **midi.FOLK_SPLIT), the split
-the notebook uses too (so the notebook's held-out tunes are never in this bundle's training set),
-and trains in rounds: after every round it exports a bundle, scores it on the held-out melodies
-next to the counting baselines (midi.ngram_baselines), and writes it (atomically) to
-checkpoints/shipped/folk_<config>.mag with the figures in folk_<config>.json. So a usable bundle
-exists even if the run is stopped; it stops by itself after --max-minutes.
+2/4, 4/4, 2/2), splits them by tune with the split stored beside the shipped bundle
+(checkpoints/shipped/folk_lookback_rnn.split.json, read by midi.split_by_ids; the notebook uses
+it too, so its held-out tunes are never in this bundle's training set, and no held-out tune has a
+copy or a melodic twin in training), and trains in rounds: after every round it exports a bundle,
+scores it on the held-out melodies and writes it (atomically) to <out>/folk_<config>.mag with
+its learning curve in folk_<config>.json. So a usable bundle exists even if the run is stopped;
+it stops by itself after --max-steps or --max-minutes. The comparison with the baselines
+(smoothed n-grams, softmax regression) is benchmarks/bench_melody.py's.
 
-The shipped bundle was made with the defaults (about an hour on two shared CPU cores):
-    nice -n 10 .venv/bin/python scripts/train_folk_bundle.py --work /tmp/folk_bundle
+--make-split computes that split from the corpus (midi.make_folk_split: whole groups of
+duplicates held out, seed 0, 10 %) and writes the split file, then stops.
+
+The shipped bundle (2026-12-07), trained on two shared CPU cores:
+    .venv/bin/python scripts/train_folk_bundle.py --make-split --tunes-cache /tmp/folk_corpus.pkl
+    nice -n 10 nohup .venv/bin/python scripts/train_folk_bundle.py --tunes-cache /tmp/folk_corpus.pkl \
+        --max-steps 1800 --max-minutes 110 --out /tmp/folk_new --work /tmp/folk_bundle_new
+and then the new folk_lookback_rnn.mag/.json copied into checkpoints/shipped/ once checked.
 """
 import argparse
 import json
@@ -42,6 +50,11 @@ def main():
                         help='no new round starts after this much wall time')
     parser.add_argument('--out', default=str(midi.SHIPPED_DIR))
     parser.add_argument('--work', default=None, help='working folder (default: a temporary one)')
+    parser.add_argument('--split', default=str(midi.SHIPPED_DIR / midi.FOLK_SPLIT_FILE))
+    parser.add_argument('--make-split', action='store_true',
+                        help='compute the split by tune, write it to --split and stop')
+    parser.add_argument('--tunes-cache', default=None,
+                        help='a pickle of the parsed corpus (made on the first run) to reuse')
     args = parser.parse_args()
     started = time.perf_counter()
     nb = cookbook.import_notebook_code('03_melody_generation.ipynb', tag='library')
@@ -49,30 +62,28 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    tunes, report = midi.corpus_tunes(args.tunes or None)
+    tunes, report = midi.corpus_with_cache(args.tunes_cache, args.tunes or None)
     print(f"corpus: {report['read']} tunes read, {report['other_metre']} in other metres left "
           f"out, {report['skipped']} unreadable ({time.perf_counter() - started:.0f} s)", flush=True)
-    if not args.tunes and len(tunes) != midi.FOLK_SPLIT['corpus_size']:
-        raise SystemExit(f"music21's corpus gives {len(tunes)} tunes, midi.FOLK_SPLIT was made for "
-                         f"{midi.FOLK_SPLIT['corpus_size']}: set its corpus_size to {len(tunes)} (a new "
-                         'split: the notebook then uses it too) and train again')
-    train_tunes, holdout_tunes = midi.split_tunes(tunes, **midi.FOLK_SPLIT)
+    if args.make_split:
+        split = midi.make_folk_split(tunes)
+        with cookbook.atomic_path(args.split) as tmp:
+            Path(tmp).write_text(json.dumps(split, indent=0, sort_keys=True) + '\n')
+        print(f"{split['rule']}: {split['groups']}; {len(split['holdout'])} tunes held out, "
+              f"{len(split['train'])} for training -> {args.split}", flush=True)
+        return
+    split = midi.read_folk_split(args.split)
+    train_tunes, holdout_tunes = midi.split_by_ids(tunes, split)
     config = nb.melody_rnn_config(args.config, batch_size=args.batch_size, rnn_layer_sizes=layers)
     work = Path(args.work or tempfile.mkdtemp(prefix='folk_bundle_'))
     dataset = nb.make_dataset(config, train_tunes, holdout_tunes, work / 'dataset')
     train_labels = [labels for _, labels in midi.read_sequence_examples(dataset['train'])]
     holdout_labels = [labels for _, labels in midi.read_sequence_examples(dataset['holdout'])]
-    baseline = midi.majority_baseline(train_labels, holdout_labels,
-                                      config.encoder_decoder.num_classes)
     baselines = midi.ngram_baselines(train_labels, holdout_labels,
                                      config.encoder_decoder.num_classes)
     print(f"{len(train_tunes)} training tunes -> {dataset['train_melodies']} melodies; "
-          f"{len(holdout_tunes)} held-out tunes -> {dataset['holdout_melodies']} melodies, "
-          f"{baseline['steps']} steps", flush=True)
-    print(f"majority-class baseline (label {baseline['majority_label']}): accuracy "
-          f"{baseline['accuracy']:.3f}, log-likelihood {baseline['log_likelihood_per_step']:.3f} "
-          'nats/step', flush=True)
-    midi.print_scores(baselines)
+          f"{len(holdout_tunes)} held-out tunes -> {dataset['holdout_melodies']} melodies", flush=True)
+    midi.print_scores(baselines)  # simple counting models, for orientation while it trains
 
     train_dir = work / 'train'
     steps, train_seconds, history = 0, 0.0, []
@@ -95,7 +106,6 @@ def main():
         print(f"step {steps}: {train_seconds / 60:.1f} min of training, held-out accuracy "
               f"{scores['accuracy']:.3f}, log-likelihood {scores['log_likelihood_per_step']:.3f} "
               f"nats/step (loss curve tail: {record['curve'][-1:]})", flush=True)
-        print(midi.verdict(f'step {steps}', scores, baselines), flush=True)
         target = out / f'folk_{args.config}.mag'
         with cookbook.atomic_path(target) as tmp:
             tmp.write_bytes(bundle.read_bytes())
@@ -108,8 +118,10 @@ def main():
                        'train_tunes': len(train_tunes), 'holdout_tunes': len(holdout_tunes),
                        'train_melodies': dataset['train_melodies'],
                        'holdout_melodies': dataset['holdout_melodies'],
-                       'split_seed': midi.FOLK_SPLIT['seed'], 'split': midi.FOLK_SPLIT},
-            'holdout': row, 'baseline': baseline, 'baselines': baselines, 'history': history,
+                       'split_file': Path(args.split).name, 'split_rule': split['rule'],
+                       'split_groups': split['groups']},
+            'holdout': row, 'history': history,
+            'comparison': 'benchmarks/results/melody.json (benchmarks/bench_melody.py)',
             'machine': 'see checkpoints/README.md',
         }
         with cookbook.atomic_path(out / f'folk_{args.config}.json') as tmp:

@@ -3,9 +3,12 @@
 TF_USE_LEGACY_KERAS: see tests/test_melody.py. Magenta is imported here (read_bundle, the
 configurations) with the flag on, and the flag is put back afterwards.
 """
+import json
 import os
+import re
 import sys
 import warnings
+from collections import Counter
 
 _PREVIOUS_LEGACY_KERAS = os.environ.get('TF_USE_LEGACY_KERAS')
 os.environ['TF_USE_LEGACY_KERAS'] = '1'
@@ -125,7 +128,7 @@ def test_bundle_configuration_must_match_when_asked(tmp_path):
         midi.read_bundle(path, 'basic')
 
 
-def test_the_shipped_bundle_is_small_valid_and_beats_the_baseline():
+def test_the_shipped_bundle_is_small_valid_and_has_its_record():
     path = midi.shipped_bundle()
     assert path is not None, f'no folk_*.mag in {midi.SHIPPED_DIR}: run scripts/train_folk_bundle.py'
     assert path.stat().st_size <= 3_000_000
@@ -134,13 +137,10 @@ def test_the_shipped_bundle_is_small_valid_and_beats_the_baseline():
     assert midi.shipped_bundle(bundle.generator_details.id) == path
     record = midi.shipped_record(path)
     assert record['config'] == bundle.generator_details.id and record['bytes'] == path.stat().st_size
-    held_out, baseline = record['holdout'], record['baseline']
-    assert held_out['holdout_log_likelihood_per_step'] > baseline['log_likelihood_per_step']
-    assert held_out['holdout_accuracy'] > baseline['accuracy']
     assert record['corpus']['holdout_tunes'] > 0 and record['training_steps'] > 0
+    curve = [row['holdout_log_likelihood_per_step'] for row in record['history']]
+    assert record['history'][-1]['steps'] == record['training_steps'] and curve[-1] > curve[0]
 
-
-# -- primers -------------------------------------------------------------------------------
 
 def test_primer_with_two_tempos_keeps_the_first(tmp_path, capsys):
     path = _twinkle_file_with(tmp_path, 'tempo_map.mid', tempos=[(90, 4.0)])
@@ -363,20 +363,23 @@ def test_context_models_win_on_sequences_built_to_need_them():
         midi.ngram_baselines([], [np.array([0])], 2)
 
 
-def test_verdict_needs_accuracy_and_likelihood_on_the_same_steps(capsys):
+def test_verdict_is_on_likelihood_against_the_best_baseline(capsys):
     baselines = {'unigram': {'accuracy': 0.5, 'log_likelihood_per_step': -2.0, 'steps': 10},
-                 'bigram': {'accuracy': 0.6, 'log_likelihood_per_step': -1.5, 'steps': 10}}
-    good = {'accuracy': 0.7, 'log_likelihood_per_step': -1.2, 'steps': 10}
-    assert 'beats every baseline' in midi.verdict('model', good, baselines)
-    likely_but_wrong = {'accuracy': 0.55, 'log_likelihood_per_step': -1.2, 'steps': 10}
-    text = midi.verdict('model', likely_but_wrong, baselines)
-    assert 'does not beat' in text and 'accuracy than bigram' in text and 'unigram' not in text
-    untrained = {'accuracy': 0.4, 'log_likelihood_per_step': -3.0, 'steps': 10}
-    assert 'beats no baseline' in midi.verdict('model', untrained, baselines)
+                 'n-gram': {'accuracy': 0.6, 'log_likelihood_per_step': -1.5, 'steps': 10}}
+    good = {'accuracy': 0.55, 'log_likelihood_per_step': -1.2, 'steps': 10}
+    text = midi.verdict('model', good, baselines)  # lower accuracy does not matter
+    assert 'higher likelihood than every baseline' in text and '+0.300' in text and 'n-gram' in text
+    assert 'point estimate' in text
+    assert 'better than every baseline' in midi.verdict('model', good, baselines, {'n-gram': (0.1, 0.5)})
+    assert 'no better than n-gram' in midi.verdict('model', good, baselines, {'n-gram': (-0.1, 0.5)})
+    assert 'worse than the best' in midi.verdict('model', good, baselines, {'n-gram': (-0.5, -0.1)})
+    accurate_but_unlikely = {'accuracy': 0.9, 'log_likelihood_per_step': -1.7, 'steps': 10}
+    text = midi.verdict('model', accurate_but_unlikely, baselines)
+    assert 'no better than n-gram' in text and '-0.200' in text
     with pytest.raises(ValueError, match='not the same held-out melodies'):
         midi.verdict('model', {**good, 'steps': 9}, baselines)
     midi.print_scores({**baselines, 'model': good})
-    assert '0.700' in capsys.readouterr().out
+    assert '0.550' in capsys.readouterr().out
 
 
 def test_training_log_shows_progress_and_hides_deprecations():
@@ -446,46 +449,143 @@ def test_corpus_tunes_keep_the_metres_the_encoding_fits(few_tunes):
         midi.corpus_tunes(1, collections=('no_such_collection',))
 
 
-def test_split_tunes_holds_out_whole_tunes(few_tunes):
+def test_corpus_tunes_have_stable_ids_from_the_reference_numbers(few_tunes):
     tunes, _ = few_tunes
-    train, holdout = midi.split_tunes(tunes, 0.34)
-    assert len(holdout) == 2 and len(train) == 4
-    assert not {t.id for t in train} & {t.id for t in holdout}
-    assert midi.split_tunes(tunes, 0.34) == (train, holdout)  # seeded
-    for bad in (0, 1, 1.5):
-        with pytest.raises(ValueError, match='between 0 and 1'):
-            midi.split_tunes(tunes, bad)
-    with pytest.raises(ValueError, match='cannot be split'):
-        midi.split_tunes(tunes[:1], 0.5)
+    ids = [t.id for t in tunes]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r'oneills1850/0001-0050/X\d+', i) for i in ids)
+    assert all(midi.oneill_number(i) == int(i.rsplit('X', 1)[1]) for i in ids)
+    assert all(t.sequence_metadata.title for t in tunes)  # the title moved out of the id
+    assert midi.oneill_number('ryansMammoth/AcaciaReel/X1') is None
 
 
-def test_a_prefix_of_the_corpus_is_split_as_the_whole_corpus():
-    corpus = [f'tune {i}' for i in range(300)]  # stands in for corpus_tunes(None)
+def _tune(tune_id, pitches, step=0.25):
+    tune = _sequence(pitches, step)
+    tune.id = tune_id
+    return tune
+
+
+def _melody(seed, length=60):
+    return [int(p) for p in 60 + np.random.default_rng(seed).integers(-7, 8, length)]
+
+
+def test_interval_signatures_ignore_key_and_tempo():
+    tune = _melody(1)
+    sig = midi.interval_signature(_tune('a/b/X1', tune))
+    assert len(sig) == midi.TWIN_INTERVALS and sig.tolist() == np.diff(tune)[:48].tolist()
+    transposed_slower = _tune('a/c/X1', [p + 5 for p in tune], step=0.5)
+    assert midi.interval_signature(transposed_slower).tolist() == sig.tolist()
+    assert midi.pitch_checksum(_tune('x/y/X1', tune)) == midi.pitch_checksum(_tune('z/w/X2', tune))
+    assert midi.pitch_checksum(_tune('x/y/X1', tune)) != midi.pitch_checksum(transposed_slower)
+
+
+def test_twin_pairs_rule():
+    base = np.diff(_melody(2))[:48]
+    near = base.copy()
+    near[[5, 20, 40, 45]] += 1                       # 44 of 48 agree: 92 % -> twins
+    far = base.copy()
+    far[[1, 3, 9, 11, 30, 33]] += 1                  # 42 of 48: 87.5 % -> not twins
+    shifted = np.concatenate([[3], base])[:48]       # a pickup note more: twins at shift 1
+    short = base[:20]                                # too short to judge (< 24 positions)
+    other = np.diff(_melody(3))[:48]
+    pairs = {(i, j) for i, j, _ in midi.twin_pairs([base, near, far, shifted, short, other])}
+    assert pairs == {(0, 1), (0, 3), (1, 3)}
+    assert midi.twin_pairs([base], [base[::-1].copy()]) == []
+    assert [(i, j) for i, j, _ in midi.twin_pairs([base, other], [near])] == [(0, 0)]
+
+
+def test_groups_join_oneill_numbers_and_melodic_twins_and_stay_on_one_side():
+    tunes = [_tune('oneills1850/0626-0635/X626', _melody(10)),
+             _tune('oneills1850/0626-0700/X626', _melody(11)),  # same number, other transcription
+             _tune('ryansMammoth/NoraReel/X1', _melody(12)),
+             _tune('oneills1850/0701-0720/X701', [p + 2 for p in _melody(12)]),  # Ryan's twin
+             *[_tune(f'ryansMammoth/Tune{i}/X1', _melody(100 + i)) for i in range(36)]]
+    groups, report = midi.tune_groups(tunes)
+    assert groups[0] == groups[1] and groups[2] == groups[3] and groups[0] != groups[2]
+    assert len(set(groups)) == 38 and report['groups'] == 38
+    assert report['same_oneill_number_links'] == 1 and report['melodic_twin_pairs'] == 1
+    assert report['groups_of_two_or_more'] == 2 and report['tunes_in_such_groups'] == 4
+    ids = [t.id for t in tunes]
+    for seed in range(20):
+        held = set(midi.choose_holdout(ids, groups, 0.1, seed))
+        assert len(held) in (4, 5)  # round(0.1 * 40) = 4, a pair may take it to 5
+        for a, b in ((0, 1), (2, 3)):
+            assert (ids[a] in held) == (ids[b] in held)
+    assert midi.choose_holdout(ids, groups, 0.1, 3) == midi.choose_holdout(ids[::-1], groups[::-1], 0.1, 3)
+    with pytest.raises(ValueError, match='occurs twice'):
+        midi.tune_groups(tunes + tunes[:1])
+    with pytest.raises(ValueError, match='between 0 and 1'):
+        midi.choose_holdout(ids, groups, 1.0)
+
+
+def test_split_by_ids_checks_the_tunes_are_the_stored_ones(tmp_path, capsys):
+    tunes = [_tune(f'ryansMammoth/Tune{i}/X1', _melody(200 + i)) for i in range(20)]
+    split = midi.make_folk_split(tunes, holdout_fraction=0.2, seed=1)
+    assert len(split['holdout']) == 4 and len(split['train']) == 16 and 'O\'Neill' in split['rule']
+    path = tmp_path / 'split.json'
+    path.write_text(json.dumps(split))
+    train, holdout = midi.split_by_ids(tunes[::-1], midi.read_folk_split(path))
+    assert {t.id for t in holdout} == set(split['holdout']) and len(train) == 16
+    assert 'differ' not in capsys.readouterr().out
+    # a shorter read (the notebook's first tunes) is split the same way, without complaint
+    part_train, part_holdout = midi.split_by_ids(tunes[:12], split)
+    assert {t.id for t in part_holdout} == set(split['holdout']) & {t.id for t in tunes[:12]}
+    assert 'differ' not in capsys.readouterr().out
+    # another reading: an unknown tune and a changed tune are left out, with a notice
+    changed = _tune(tunes[0].id, _melody(999))
+    stranger = _tune('ryansMammoth/New/X1', _melody(998))
+    train, holdout = midi.split_by_ids([changed, stranger] + tunes[1:], split)
+    assert len(train) + len(holdout) == 19 and tunes[0].id not in {t.id for t in train + holdout}
+    out = capsys.readouterr().out
+    assert '1 unknown ids' in out and '1 read with other pitches' in out
+    # a complete read that misses held-out tunes says so
+    held = [t for t in tunes if t.id in split['holdout']]
+    midi.split_by_ids([t for t in tunes if t is not held[0]] + [stranger], split, complete=True)
+    assert '1 held-out tunes not found' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='use more tunes'):
+        midi.split_by_ids([t for t in tunes if t.id in split['train']], split, complete=False)
+    with pytest.raises(FileNotFoundError, match='folk split'):
+        midi.read_folk_split(tmp_path / 'missing.json')
+    (tmp_path / 'bad.json').write_text('{}')
+    with pytest.raises(ValueError, match='not a folk split file'):
+        midi.read_folk_split(tmp_path / 'bad.json')
+
+
+def test_the_stored_split_is_the_shipped_bundles():
+    """The split file beside the shipped bundle: whole groups on one side, the counts the bundle's
+    record names, and the notebook's first tunes split the same way."""
+    split = midi.read_folk_split()
+    holdout, train = set(split['holdout']), set(split['train'])
+    assert holdout and train and not holdout & train
+    members = {}
+    for tune_id, group in split['group_of'].items():
+        members.setdefault(group, set()).add(tune_id)
+    assert all(ids <= holdout or ids <= train for ids in members.values())
+    assert split['groups']['groups_of_two_or_more'] == len(members)
+    numbers = Counter(n for n in map(midi.oneill_number, holdout | train) if n is not None)
+    for number, count in numbers.items():  # one O'Neill number: one side
+        if count > 1:
+            sides = {i in holdout for i in holdout | train if midi.oneill_number(i) == number}
+            assert len(sides) == 1
+    assert 0.09 < len(holdout) / (len(holdout) + len(train)) < 0.11
+    record = midi.shipped_record(midi.shipped_bundle())
+    if record['corpus'].get('split_file') == midi.FOLK_SPLIT_FILE:
+        assert record['corpus']['holdout_tunes'] == len(holdout)
+        assert record['corpus']['train_tunes'] == len(train)
+
+
+def test_the_first_bundles_position_split_is_kept_for_its_measurement():
+    corpus = [f'tune {i}' for i in range(300)]
     train, holdout = midi.split_tunes(corpus, 0.1, seed=3)
     assert len(holdout) == 30 and sorted(train + holdout) == sorted(corpus)
-    for n in (120, 200, 299):
-        prefix_train, prefix_holdout = midi.split_tunes(corpus[:n], 0.1, seed=3, corpus_size=300)
-        assert prefix_holdout == [t for t in holdout if int(t.split()[1]) < n]
-        assert prefix_train == [t for t in train if int(t.split()[1]) < n]
+    assert midi.split_tunes(corpus, 0.1, seed=3) == (train, holdout)  # seeded
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ValueError, match='between 0 and 1'):
+            midi.split_tunes(corpus, bad)
     with pytest.raises(ValueError, match='corpus has changed'):
         midi.split_tunes(corpus + ['one more'], 0.1, corpus_size=300)
-    first_held_out = min(int(t.split()[1]) for t in holdout)
-    with pytest.raises(ValueError, match='use more tunes'):
-        midi.split_tunes(corpus[:first_held_out], 0.1, seed=3, corpus_size=300)
-
-
-def test_the_shared_split_is_the_shipped_bundles():
-    """FOLK_SPLIT gives the counts scripts/train_folk_bundle.py recorded for the shipped bundle."""
-    record = midi.shipped_record(midi.shipped_bundle())
-    corpus = record['corpus']
-    assert midi.FOLK_SPLIT['corpus_size'] == corpus['tunes_read']
-    assert midi.FOLK_SPLIT['seed'] == corpus['split_seed']
-    train, holdout = midi.split_tunes(list(range(corpus['tunes_read'])), **midi.FOLK_SPLIT)
-    assert (len(train), len(holdout)) == (corpus['train_tunes'], corpus['holdout_tunes'])
-    # the notebook's first 400 tunes: held-out ones are exactly the whole split's among them
-    nb_train, nb_holdout = midi.split_tunes(list(range(400)), **midi.FOLK_SPLIT)
-    assert nb_holdout == [i for i in holdout if i < 400] and not set(nb_holdout) & set(train)
-    assert set(nb_train) <= set(train)
+    train, holdout = midi.split_tunes(list(range(1754)), **midi.POSITION_SPLIT_2026_12_06)
+    assert len(holdout) == 175
 
 
 def test_openings_and_next_steps_statistics():

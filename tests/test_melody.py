@@ -280,11 +280,13 @@ def test_make_dataset_refuses_tunes_that_yield_no_melody(tmp_path):
 
 
 def test_the_notebook_and_the_shipped_bundles_script_use_one_split():
-    """The held-out tunes the notebook scores on are the shipped bundle's held-out tunes."""
+    """The held-out tunes the notebook scores on are the shipped bundle's held-out tunes: both split
+    with midi.split_by_ids and the split file stored beside the bundle."""
     import json
     notebook = json.loads((cookbook.REPO_ROOT / 'notebooks' / '03_melody_generation.ipynb').read_text())
     code = '\n'.join(''.join(c['source']) for c in notebook['cells'] if c['cell_type'] == 'code')
     script = (cookbook.REPO_ROOT / 'scripts' / 'train_folk_bundle.py').read_text()
-    call = 'midi.split_tunes(tunes, **midi.FOLK_SPLIT)'
-    assert call in code and call in script
-    assert code.count('split_tunes(') == 1 and script.count('split_tunes(') == 2  # docstring + call
+    assert 'midi.split_by_ids(tunes)' in code and 'split_tunes(' not in code
+    assert 'midi.split_by_ids(tunes, split)' in script and 'split_tunes(' not in script
+    assert 'midi.read_folk_split(args.split)' in script
+    assert f"default=str(midi.SHIPPED_DIR / midi.FOLK_SPLIT_FILE)" in script

@@ -5,7 +5,8 @@
 * bundles: the checks and clear errors around reading Magenta ``.mag`` files (GeneratorBundle
   protobufs) and restoring their weights, the checks on a continuation's arguments;
 * the music21 folk corpus as NoteSequences, filtered to metres MelodyRNN's encoding fits;
-* the train/held-out split shared by the shipped bundle and the notebook (FOLK_SPLIT);
+* the split by tune shared by the shipped bundle and the notebook: stable tune ids, groups of
+  duplicates (same O'Neill number, melodic twins) kept on one side, stored beside the bundle;
 * held-out scoring helpers: reading encoded melodies back, counting baselines (label
   frequencies, previous label, previous label and position in the bar), simple melody statistics;
 * sound and pictures: FluidSynth synthesis (with a sine fallback without libfluidsynth),
@@ -53,6 +54,16 @@ def check_config(name: str) -> str:
     return name
 
 
+def tensorflow_gpu() -> bool:
+    """Whether TensorFlow can use a GPU here (tf.config.list_physical_devices), not merely whether
+    one is plugged in: a card TensorFlow cannot drive (no CUDA build, driver mismatch) is no GPU
+    for training or for attention_rnn's generation. Sets TF_USE_LEGACY_KERAS=1 first (unless set),
+    as Magenta needs, since this imports TensorFlow."""
+    os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices('GPU'))
+
+
 def shipped_bundle(config: str | None = None) -> Path | None:
     """The bundle this project trained and ships in checkpoints/shipped/ (``config`` or any), or None."""
     pattern = f'folk_{check_config(config)}.mag' if config else 'folk_*.mag'
@@ -82,6 +93,35 @@ def _opens_with_pickup(score) -> bool:
     from music21 import stream
     measures = score.recurse().getElementsByClass(stream.Measure)
     return bool(measures) and measures[0].paddingLeft > 0
+
+
+def corpus_with_cache(cache: str | os.PathLike | None, max_tunes: int | None = None):
+    """corpus_tunes(max_tunes), kept in ``cache`` (a pickle of serialized NoteSequences and the
+    report) when given, so a second run skips music21's slow parsing. A cache holding fewer
+    tunes than asked for is read again."""
+    import pickle
+    from note_seq.protobuf import music_pb2
+    if cache and Path(cache).is_file():
+        stored = pickle.loads(Path(cache).read_bytes())
+        if stored.get('max_tunes', None) == max_tunes or (
+                max_tunes is not None and stored.get('max_tunes') is None):
+            tunes = [music_pb2.NoteSequence.FromString(b) for b in stored['tunes']]
+            return (tunes[:max_tunes] if max_tunes else tunes), stored['report']
+    tunes, report = corpus_tunes(max_tunes)
+    if cache:
+        with atomic_path(cache) as tmp:
+            Path(tmp).write_bytes(pickle.dumps({'tunes': [t.SerializeToString() for t in tunes],
+                                                'report': report, 'max_tunes': max_tunes}))
+    return tunes, report
+
+
+def tune_id(collection: str, file_stem: str, score, position: int) -> str:
+    """A tune's stable id: 'collection/file/X<number>' from the ABC reference number (X:), which
+    does not move when music21 adds, drops or reorders tunes; 'collection/file/#<position>' for a
+    tune without one."""
+    number = getattr(score.metadata, 'number', None) if score.metadata else None
+    number = str(number).strip() if number not in (None, '') else ''
+    return f'{collection}/{file_stem}/' + (f'X{number}' if number else f'#{position}')
 
 
 def corpus_tunes(max_tunes: int | None, collections: Sequence[str] = FOLK_COLLECTIONS,
@@ -139,8 +179,9 @@ def corpus_tunes(max_tunes: int | None, collections: Sequence[str] = FOLK_COLLEC
                     continue
                 if not is_monophonic(sequence):
                     sequence = extract_melody(sequence)
-                title = score.metadata.title if score.metadata and score.metadata.title else number
-                sequence.id = f'{collection}/{path.stem}/{title}'
+                sequence.id = tune_id(collection, path.stem, score, number)
+                if score.metadata and score.metadata.title:
+                    sequence.sequence_metadata.title = score.metadata.title
                 sequence.collection_name = collection
                 sequence.filename = path.name
                 sequences.append(sequence)
@@ -149,23 +190,231 @@ def corpus_tunes(max_tunes: int | None, collections: Sequence[str] = FOLK_COLLEC
     return sequences, report
 
 
-# The split the shipped bundle was trained on: scripts/train_folk_bundle.py read every tune that
-# corpus_tunes() gives (1,754 with music21 10.5's corpus), shuffled their positions with seed 0
-# and held out 10 % (175 tunes). The notebook splits its first MELODY_TRAIN_TUNES tunes with the
-# same arguments, so none of its held-out tunes is in the bundle's training set.
-FOLK_SPLIT = {'holdout_fraction': 0.1, 'seed': 0, 'corpus_size': 1754}
+# --------------------------------------------------------------------------------------
+# Splitting by tune: stable ids, groups of duplicates, the split stored with the bundle
+# --------------------------------------------------------------------------------------
+
+# The twin rule (see tune_groups): two tunes are one tune when their first TWIN_INTERVALS
+# melodic intervals (semitones between successive notes, so transposition and rhythm do not
+# matter: Ryan's 2/4 in sixteenths and O'Neill's 2/2 in eighths give the same intervals) agree at
+# TWIN_MATCH or more of the positions both have, at some shift of up to TWIN_MAX_SHIFT notes (a
+# pickup note written in one copy only), over at least TWIN_MIN_INTERVALS positions.
+TWIN_INTERVALS, TWIN_MATCH, TWIN_MAX_SHIFT, TWIN_MIN_INTERVALS = 48, 0.9, 2, 24
+
+# The file beside the shipped bundle that holds its split (ids of every tune on each side).
+FOLK_SPLIT_FILE = 'folk_lookback_rnn.split.json'
+
+# The split the first shipped bundle (2026-12-06) was trained on: list positions of
+# corpus_tunes(None) under music21 10.5, shuffled with seed 0, 10 % held out. It put former twins
+# on both sides; it is kept only so benchmarks/bench_melody.py can measure that bundle.
+POSITION_SPLIT_2026_12_06 = {'holdout_fraction': 0.1, 'seed': 0, 'corpus_size': 1754}
+
+
+def oneill_number(tune_id: str) -> int | None:
+    """O'Neill's tune number, the ABC reference number of his collection's files (the same tune
+    appears in two overlapping files, e.g. 0626-0635 and 0626-0700), or None for other tunes."""
+    collection, _, number = tune_id.split('/', 2)
+    if collection != 'oneills1850' or not re.fullmatch(r'X\d+', number):
+        return None
+    return int(number[1:])
+
+
+def interval_signature(sequence, count: int = TWIN_INTERVALS) -> np.ndarray:
+    """The first ``count`` melodic intervals (semitones) of a tune's notes in time order (at each
+    onset the highest note): transposition- and tempo-invariant."""
+    onsets: dict[float, int] = {}
+    for n in sequence.notes:
+        if not n.is_drum:
+            key = round(n.start_time, 4)
+            onsets[key] = max(n.pitch, onsets.get(key, -1))
+    pitches = np.array([onsets[t] for t in sorted(onsets)], np.int64)
+    return np.diff(pitches)[:count]
+
+
+def pitch_checksum(sequence) -> str:
+    """8 hex digits of the tune's pitches in time order: the same tune read the same way."""
+    import hashlib
+    pitches = [n.pitch for n in sorted(sequence.notes, key=lambda n: (n.start_time, -n.pitch))
+               if not n.is_drum]
+    return hashlib.sha1(bytes(p % 256 for p in pitches)).hexdigest()[:8]
+
+
+def twin_pairs(signatures: Sequence[np.ndarray], others: Sequence[np.ndarray] | None = None,
+               match: float = TWIN_MATCH, max_shift: int = TWIN_MAX_SHIFT,
+               min_intervals: int = TWIN_MIN_INTERVALS) -> list[tuple[int, int, float]]:
+    """(i, j, share) for each pair whose interval signatures agree on at least ``match`` of the
+    positions both have, at the best shift in -max_shift..max_shift, over at least
+    ``min_intervals`` positions. Within ``signatures`` (i < j) or, given ``others``, between
+    signatures[i] and others[j]."""
+    within = others is None
+    others = signatures if within else others
+    width = max([len(s) for s in list(signatures) + list(others)] + [1])
+
+    def matrix(rows, pad):
+        out = np.full((len(rows), width + 2 * max_shift), pad, np.int64)
+        for r, sig in enumerate(rows):
+            out[r, max_shift:max_shift + len(sig)] = sig
+        return out
+
+    missing_a, missing_b = 10_000, 20_000  # padding never matches anything
+    a, b = matrix(signatures, missing_a), matrix(others, missing_b)
+    best = np.zeros((len(signatures), len(others)))
+    for shift in range(-max_shift, max_shift + 1):
+        agree = np.zeros(best.shape, np.int32)
+        both = np.zeros(best.shape, np.int32)
+        for col in range(max_shift, max_shift + width):
+            x, y = a[:, col], b[:, col + shift]
+            agree += x[:, None] == y[None, :]
+            both += (x != missing_a)[:, None] & (y != missing_b)[None, :]
+        share = np.where(both >= min_intervals, agree / np.maximum(both, 1), 0.0)
+        best = np.maximum(best, share)
+    if within:
+        best = np.triu(best, 1)
+    found = np.argwhere(best >= match)
+    return [(int(i), int(j), float(best[i, j])) for i, j in found]
+
+
+def tune_groups(tunes, **twin_rule) -> tuple[list[int], dict]:
+    """Which tunes are one tune: a group number per tune (connected components of "same O'Neill
+    number" and of twin_pairs), and a report counting the links and the groups of two or more."""
+    ids = [t.id for t in tunes]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise ValueError(f'tune id {duplicate!r} occurs twice: ids must be unique to split by tune')
+    parent = list(range(len(tunes)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i, j):
+        parent[root(i)] = root(j)
+
+    by_number: dict[int, int] = {}
+    same_number = 0
+    for i, tune_id in enumerate(ids):
+        number = oneill_number(tune_id)
+        if number is not None:
+            if number in by_number:
+                join(i, by_number[number])
+                same_number += 1
+            else:
+                by_number[number] = i
+    pairs = twin_pairs([interval_signature(t) for t in tunes], **twin_rule)
+    for i, j, _ in pairs:
+        join(i, j)
+    roots = [root(i) for i in range(len(tunes))]
+    numbering = {r: g for g, r in enumerate(dict.fromkeys(roots))}
+    groups = [numbering[r] for r in roots]
+    sizes = Counter(groups)
+    report = {'tunes': len(tunes), 'same_oneill_number_links': same_number,
+              'melodic_twin_pairs': len(pairs), 'groups': len(sizes),
+              'groups_of_two_or_more': sum(1 for n in sizes.values() if n > 1),
+              'tunes_in_such_groups': sum(n for n in sizes.values() if n > 1),
+              'largest_group': max(sizes.values()) if sizes else 0}
+    return groups, report
+
+
+def choose_holdout(ids: Sequence[str], groups: Sequence[int], holdout_fraction: float = 0.1,
+                   seed: int = 0) -> list[str]:
+    """Hold out whole groups: the groups, ordered by their first id and shuffled (seeded), are
+    taken in turn until round(holdout_fraction * len(ids)) tunes are held out. Sorted ids."""
+    if not 0 < holdout_fraction < 1:
+        raise ValueError(f'holdout fraction must be between 0 and 1 (exclusive), got '
+                         f'{holdout_fraction}')
+    members: dict[int, list[str]] = {}
+    for tune_id, group in zip(ids, groups):
+        members.setdefault(group, []).append(tune_id)
+    ordered = sorted(members.values(), key=min)
+    if len(ordered) < 2:
+        raise ValueError(f'{len(ids)} tunes form {len(ordered)} group: nothing left to train on')
+    target = max(1, round(holdout_fraction * len(ids)))
+    held: list[str] = []
+    for index in np.random.default_rng(seed).permutation(len(ordered)):
+        if len(held) >= target:
+            break
+        held.extend(ordered[index])
+    return sorted(held)
+
+
+def make_folk_split(tunes, holdout_fraction: float = 0.1, seed: int = 0, **twin_rule) -> dict:
+    """The split stored beside the shipped bundle (FOLK_SPLIT_FILE): the rule, what it found, and
+    every tune's id and pitch checksum on each side."""
+    groups, report = tune_groups(tunes, **twin_rule)
+    ids = [t.id for t in tunes]
+    held = set(choose_holdout(ids, groups, holdout_fraction, seed))
+    rule = {'intervals': TWIN_INTERVALS, 'match': TWIN_MATCH, 'max_shift': TWIN_MAX_SHIFT,
+            'min_intervals': TWIN_MIN_INTERVALS, **twin_rule}
+    group_of, sizes = {t.id: g for t, g in zip(tunes, groups)}, Counter(groups)
+    return {
+        'rule': ("whole groups of tunes held out; a group joins tunes with the same O'Neill number "
+                 f"and tunes whose first {rule['intervals']} melodic intervals agree on at least "
+                 f"{rule['match']:.0%} of the positions both have (best shift of up to "
+                 f"{rule['max_shift']} notes, at least {rule['min_intervals']} positions)"),
+        'twin_rule': rule, 'holdout_fraction': holdout_fraction, 'seed': seed, 'groups': report,
+        'holdout': {t.id: pitch_checksum(t) for t in tunes if t.id in held},
+        'train': {t.id: pitch_checksum(t) for t in tunes if t.id not in held},
+        'group_of': {tune_id: group_of[tune_id] for tune_id in ids
+                     if sizes[group_of[tune_id]] > 1},
+    }
+
+
+def read_folk_split(path: str | os.PathLike | None = None) -> dict:
+    """The stored split (default: the one beside the shipped bundle), or a clear error."""
+    import json
+    path = Path(path) if path else SHIPPED_DIR / FOLK_SPLIT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f'the folk split {path} is missing: it ships beside the bundle in '
+                                'checkpoints/shipped/ (restore it from the repository)')
+    split = json.loads(path.read_text(encoding='utf-8'))
+    if not isinstance(split.get('holdout'), dict) or not isinstance(split.get('train'), dict):
+        raise ValueError(f'{path} has no "holdout" and "train" tune ids: not a folk split file')
+    return split
+
+
+def split_by_ids(tunes, split: dict | None = None, complete: bool | None = None):
+    """(train, held-out) tunes by the stored split's ids, checking the tunes are the same ones.
+
+    A tune whose id the split does not know, or whose pitches differ from the stored checksum
+    (another music21 version reads it differently), is left out of both sides, with a notice:
+    it may be a twin of a tune on the other side. ``complete`` (default: as many tunes as the
+    split names were given) also checks that every stored held-out tune was found.
+    """
+    split = read_folk_split() if split is None else split
+    known = {**split['train'], **split['holdout']}
+    train, holdout, unknown, changed = [], [], [], []
+    for tune in tunes:
+        if tune.id not in known:
+            unknown.append(tune.id)
+        elif known[tune.id] != pitch_checksum(tune):
+            changed.append(tune.id)
+        else:
+            (holdout if tune.id in split['holdout'] else train).append(tune)
+    if complete is None:
+        complete = len(tunes) >= len(known)
+    missing = sorted(set(split['holdout']) - {t.id for t in holdout}) if complete else []
+    if unknown or changed or missing:
+        env.notice(f'The tunes differ from the stored split (another music21 version?): '
+                   f'{len(unknown)} unknown ids (e.g. {unknown[:2]}), {len(changed)} read with other '
+                   f'pitches (e.g. {changed[:2]}), {len(missing)} held-out tunes not found '
+                   f'(e.g. {missing[:2]}). Unknown and changed tunes are left out of both sides; '
+                   'figures are then not comparable with the stored ones.')
+    if not train or not holdout:
+        raise ValueError(f'{len(tunes)} tunes give {len(train)} training and {len(holdout)} '
+                         'held-out tunes of the stored split; use more tunes (MELODY_TRAIN_TUNES)')
+    return train, holdout
 
 
 def split_tunes(sequences: Sequence, holdout_fraction: float, seed: int = 0,
                 corpus_size: int | None = None):
-    """Hold out whole tunes (not slices of tunes), so the evaluation melodies are unseen.
+    """A split by list position (the first bundle's, POSITION_SPLIT_2026_12_06): it keeps whole
+    tunes apart but not copies of one tune, so use split_by_ids for new work.
 
     The positions 0 .. corpus_size - 1 are shuffled (seeded) and the first
     round(holdout_fraction * corpus_size) of them are held out. ``corpus_size`` (default:
-    len(sequences)) lets ``sequences`` be the first tunes of a longer list, such as
-    corpus_tunes(400) of the 1,754 of corpus_tunes(None): each of them lands on the same side as
-    when the whole list is split, so a model trained on one split is never scored on its own
-    training tunes. ``midi.split_tunes(tunes, **midi.FOLK_SPLIT)`` is the shipped bundle's split.
+    len(sequences)) lets ``sequences`` be the first tunes of a longer list.
     """
     if not 0 < holdout_fraction < 1:
         raise ValueError(f'holdout fraction must be between 0 and 1 (exclusive), got '
@@ -173,8 +422,7 @@ def split_tunes(sequences: Sequence, holdout_fraction: float, seed: int = 0,
     corpus_size = len(sequences) if corpus_size is None else int(corpus_size)
     if len(sequences) > corpus_size:
         raise ValueError(f'{len(sequences)} tunes given, but the split is defined over the first '
-                         f'{corpus_size}: the corpus has changed (another music21 version?); '
-                         'retrain with scripts/train_folk_bundle.py and update FOLK_SPLIT')
+                         f'{corpus_size}: the corpus has changed (another music21 version?)')
     if corpus_size < 2:
         raise ValueError(f'{corpus_size} tunes cannot be split into training and held-out '
                          'tunes; use more tunes (MELODY_TRAIN_TUNES)')
@@ -200,17 +448,21 @@ def write_tfrecord(examples: Iterable, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def sequence_example_arrays(example) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs [steps, features], labels [steps]) of one SequenceExample (or its bytes)."""
+    import tensorflow as tf
+    if isinstance(example, bytes):
+        example = tf.train.SequenceExample.FromString(example)
+    features = example.feature_lists.feature_list
+    inputs = np.array([f.float_list.value for f in features['inputs'].feature], np.float32)
+    labels = np.array([f.int64_list.value[0] for f in features['labels'].feature], np.int64)
+    return inputs, labels
+
+
 def read_sequence_examples(tfrecord: str | os.PathLike) -> list[tuple[np.ndarray, np.ndarray]]:
     """(inputs [steps, features], labels [steps]) of each SequenceExample in a TFRecord file."""
     import tensorflow as tf
-    examples = []
-    for record in tf.data.TFRecordDataset(str(tfrecord)):
-        example = tf.train.SequenceExample.FromString(record.numpy())
-        features = example.feature_lists.feature_list
-        inputs = np.array([f.float_list.value for f in features['inputs'].feature], np.float32)
-        labels = np.array([f.int64_list.value[0] for f in features['labels'].feature], np.int64)
-        examples.append((inputs, labels))
-    return examples
+    return [sequence_example_arrays(record.numpy()) for record in tf.data.TFRecordDataset(str(tfrecord))]
 
 
 # What Magenta's training loop logs about its progress (tf.compat.v1.logging at INFO): the
@@ -334,24 +586,37 @@ def print_scores(rows: dict) -> None:
               f"{scores['steps']:7d}")
 
 
-def verdict(name: str, scores: dict, baselines: dict) -> str:
-    """Whether ``scores`` beat every baseline row on both accuracy and log-likelihood, in words.
+def verdict(name: str, scores: dict, baselines: dict, intervals: dict | None = None) -> str:
+    """What the held-out log-likelihood per step supports about ``scores`` against the best
+    baseline row, in words. Likelihood is the criterion (it scores every class the model gives
+    probability to); accuracy only asks whether the most likely class was right, and does not move
+    when one class dominates, so it is not part of the verdict.
 
-    Compare only rows of one label space (the same configuration's encoding): a different set of
-    classes makes accuracies and likelihoods incomparable.
+    ``intervals`` (optional): {baseline name: (low, high)}, a 95 % interval of model minus
+    baseline in nats per step (bootstrap over tunes, melody_baselines.bootstrap_difference).
+    Without one the verdict says it is a point estimate. Compare only rows of one label space
+    (the same configuration's encoding) and the same steps.
     """
     missing = [row for row in baselines.values() if row['steps'] != scores['steps']]
     if missing:
         raise ValueError(f"{name} was scored on {scores['steps']} steps, a baseline on "
                          f"{missing[0]['steps']}: they are not the same held-out melodies")
-    lost = {metric: [base for base, row in baselines.items() if not scores[key] > row[key]]
-            for metric, key in (('accuracy', 'accuracy'), ('likelihood', 'log_likelihood_per_step'))}
-    if not any(lost.values()):
-        return f'{name} beats every baseline on accuracy and likelihood.'
-    if all(len(names) == len(baselines) for names in lost.values()):
-        return f'{name} beats no baseline, on accuracy or likelihood: train it longer.'
-    worse = '; '.join(f'{metric} than {", ".join(names)}' for metric, names in lost.items() if names)
-    return f'{name} does not beat every baseline: no better {worse}.'
+    key = 'log_likelihood_per_step'
+    best = max(baselines, key=lambda base: baselines[base][key])
+    gain = scores[key] - baselines[best][key]
+    figures = f'{gain:+.3f} nats per step against {best}'
+    if intervals and best in intervals:
+        low, high = intervals[best]
+        figures += f' (95 % interval {low:+.3f} to {high:+.3f})'
+        if low > 0:
+            return f'{name} predicts the held-out tunes better than every baseline: {figures}.'
+        if high < 0:
+            return f'{name} predicts the held-out tunes worse than the best baseline: {figures}.'
+        return f'{name} is no better than {best} on the held-out tunes: {figures}.'
+    if gain > 0:
+        return (f'{name} gives the held-out labels a higher likelihood than every baseline: '
+                f'{figures} (one point estimate, no interval over tunes).')
+    return f'{name} is no better than {best} on the held-out tunes: {figures}.'
 
 
 @contextlib.contextmanager
