@@ -479,10 +479,16 @@ def main(argv=None):
                     flags = ''.join([' BUSY' if fig.get('busy') else '', ' QUICK' if run.get('quick') else ''])
                     print(f'{bench}/{key} = {fig["value"]} {fig["unit"]}  [{fig["data"]}; {run["date"]}{flags}]')
             return 0
+        if args.action == 'quote':
+            before, _ = quote_problems(args.root, results_dir)
+            rewritten = sorted({p['where'].split(' cell ')[0] for p in before if p['kind'] == 'differs'})
         problems, count = quote_problems(args.root, results_dir, write=args.action == 'quote')
     except ValueError as exc:  # an unreadable or invalid results file
         print(f'ERROR: {exc}', file=sys.stderr)
         return 2
+    if args.action == 'quote':
+        print(f'{sum(p["kind"] == "differs" for p in before)} quotes rewritten'
+              + (f' in {", ".join(rewritten)}' if rewritten else ''))
     print(report(problems, count))
     return 1 if problems else 0
 

@@ -404,6 +404,7 @@ def test_the_command_line_exits_non_zero_and_groups_the_problems(tmp_path, monke
     assert check.stdout.strip().endswith('9 quoted figures, 8 problems')
     quote = run('quote')
     assert quote.returncode == 1 and 'differ' not in quote.stdout  # the unknown ones are still there
+    assert quote.stdout.startswith('3 quotes rewritten in README.md, notebooks/01_x.ipynb\n'), quote.stdout
     (root / 'README.md').write_text('Only <!--fig tts/decoder_speedup .1f-->115<!--/fig-->.\n')
     nbformat.write(nbformat.v4.new_notebook(), root / 'notebooks' / '01_x.ipynb')
     assert run('check').returncode == 1
