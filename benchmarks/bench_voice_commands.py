@@ -43,6 +43,7 @@ import results as results_module  # noqa: E402
 
 BUDGET_PER_HOUR = 60.0   # the validation false-alarm budget: one per minute of audio
 TARGET = (0.90, 60.0)    # at 10 dB on the testing speakers: hit rate, false alarms per hour of stream
+TAGS = ('legacy_avg5', 'legacy', 'hysteresis', 'margin', 'windows3', 'avg3', 'refractory')
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 
@@ -76,6 +77,9 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='1-2 minutes: 2 epochs, 1 seed, 96 training clips, short streams; says nothing')
     args = parser.parse_args(argv)
+    if args.quick:  # a check that the code runs: the shipped samples unless data are named
+        args.data = args.data or REPO_ROOT / 'data' / 'samples' / 'speech_commands'
+        args.speech = args.speech or REPO_ROOT / 'data' / 'samples' / 'ljspeech'
     if args.data is None:
         parser.error('give --data DIR or set SPEECH_COMMANDS_DIR (a folder in the Speech Commands layout)')
     if args.speech is None and args.part in ('all', 'stream'):
@@ -245,48 +249,69 @@ class Bench:
             if seed == 0:
                 self.refit0 = refit
         self.report_test(per_seed, test_streams, accs, boots, chosen, val_acc)
-        if args.legacy:
-            self.legacy_row(val_streams)
         R.add('epoch_seconds_stream_model', float(np.mean(epoch_seconds)), 's', kind='time', format='.0f',
               data=f'one epoch of the stream model over {len(self.data["train"][1]) + len(self.data["validation"][1])} '
                    'clips (training + validation speakers), CPU', n=len(epoch_seconds))
+        R.save()  # the figures so far are kept even if what follows is stopped
+        if args.legacy:
+            self.legacy_row(val_streams)
 
-    def detectors(self):
+    STEPS = (  # (tag, what it adds, the Detector fields it sets): tried one after another
+        ('margin', '+ margin of 0.3 over the runner-up class', dict(margin=0.3)),
+        ('windows3', '+ 3 windows in a row (150 ms)', dict(min_windows=3)),
+        ('avg3', '+ causal average of 3 windows', dict(smooth=3)),
+        ('refractory', '+ 0.5 s refractory period for all words', dict(refractory=0.5)),
+    )
+
+    def family(self, **fields):
+        """One detector per threshold; rearm='half' re-arms below half the threshold."""
         ks = self.ks
-        rows = [
-            ('legacy rule: top class above threshold, 1 s shared refractory, average of 5',
-             [ks.Detector(t, rearm=None, smooth=5) for t in THRESHOLDS]),
-            ('legacy rule without averaging', [ks.Detector(t, rearm=None, smooth=1) for t in THRESHOLDS]),
-            ('per-keyword hysteresis (re-arm below half the threshold)',
-             [ks.Detector(t, rearm=t / 2) for t in THRESHOLDS]),
-            ('+ margin 0.3 over the runner-up', [ks.Detector(t, rearm=t / 2, margin=0.3) for t in THRESHOLDS]),
-            ('+ 3 windows in a row (150 ms)', [ks.Detector(t, rearm=t / 2, margin=0.3, min_windows=3) for t in THRESHOLDS]),
-            ('+ average of 3 windows', [ks.Detector(t, rearm=t / 2, margin=0.3, min_windows=3, smooth=3) for t in THRESHOLDS]),
-            ('+ 0.5 s shared refractory', [ks.Detector(t, rearm=t / 2, margin=0.3, min_windows=3, smooth=3, refractory=0.5)
-                                          for t in THRESHOLDS]),
-        ]
-        return rows
+        out = []
+        for t in THRESHOLDS:
+            f = dict(fields)
+            if f.get('rearm') == 'half':
+                f['rearm'] = t / 2
+            out.append(ks.Detector(t, **f))
+        return out
 
     def choose_detector(self, val):
-        """Every detector family on the validation streams at the budget; keep each step that lowers
-        the miss rate there; the chosen detector and threshold."""
+        """The legacy rule, then the per-keyword trigger with each step added in turn on the validation
+        streams, each at its best threshold within the budget; a step is kept when it lowers the miss
+        rate there (or keeps it and lowers the false alarms). The chosen detector and threshold."""
+        import dataclasses
         ks, R = self.ks, self.results
         say(f'\ndetectors on the validation streams (all of them pooled: commands at {", ".join(map(str, ks.SNRS))}, '
             f'other speech, noise), each at its best threshold within {self.args.budget:g} false alarms per hour:')
-        self.val_table, best = [], None
-        for name, family in self.detectors():
-            points = ks.curve(val, self.keyword_ids, family)
+        self.val_table = []
+
+        def measure(tag, name, fields, kept=None, best=None):
+            points = ks.curve(val, self.keyword_ids, self.family(**fields))
             d, f = ks.choose(points, self.args.budget)
-            kept = best is None or (f['fa_per_hour'] <= self.args.budget and f['miss_rate'] < best[2]['miss_rate'])
-            if name.startswith('legacy'):
-                kept = False
+            if kept is None:
+                better = (f['miss_rate'], f['fa_per_hour']) < (best[1]['miss_rate'], best[1]['fa_per_hour'])
+                kept = f['fa_per_hour'] <= self.args.budget and better
             self.val_table.append((name, d, f, kept, points))
-            say(f'  {name:<72} threshold {d.threshold:.2f}: miss {f["miss_rate"]:.3f}, '
+            R.add(f'validation_{tag}_miss_rate', f['miss_rate'], 'share of commands', format='.3f',
+                  data='validation streams pooled (commands of the validation speakers at every SNR, other speech, '
+                       'noise alone); stream model of the training speakers, seed 0',
+                  detector=name, threshold=d.threshold, fa_per_hour=f['fa_per_hour'], kept=kept,
+                  hours=f['hours'], commands=f['commands'], budget=self.args.budget)
+            say(f'  {name:<80} threshold {d.threshold:.2f}: miss {f["miss_rate"]:.3f}, '
                 f'{f["fa_per_hour"]:.0f} FA/h{"  (kept)" if kept else ""}')
-            if kept or best is None and not name.startswith('legacy'):
-                best = (name, d, f, points)
-        name, chosen, f, points = best
-        say(f'chosen on validation: {chosen.describe()} ({name}): miss rate {f["miss_rate"]:.3f}, '
+            return kept, (d, f, points)
+
+        measure('legacy_avg5', 'first version\'s rule: top class, 1 s refractory for all words, average of 5',
+                dict(rearm=None, smooth=5), kept=False)
+        measure('legacy', 'the same without averaging', dict(rearm=None, smooth=1), kept=False)
+        fields = dict(rearm='half')
+        _, best = measure('hysteresis', 'per-keyword trigger, re-armed below half the threshold', fields, kept=True)
+        name = 'per-keyword hysteresis'
+        for tag, what, extra in self.STEPS:
+            kept, result = measure(tag, what, {**fields, **extra}, best=best[:2])
+            if kept:
+                fields, best, name = {**fields, **extra}, result, name + ' ' + what
+        chosen, f, points = best
+        say(f'chosen on validation: {chosen.describe()}: miss rate {f["miss_rate"]:.3f}, '
             f'{f["fa_per_hour"]:.1f} false alarms per hour')
         say('validation curve of the chosen detector (threshold: miss rate, false alarms per hour):')
         say('  ' + '; '.join(f'{d.threshold:.2f}: {p["miss_rate"]:.3f}, {p["fa_per_hour"]:.0f}' for d, p in points))
@@ -294,9 +319,9 @@ class Bench:
               data=f'validation streams (speakers, noise and speech disjoint from test), budget '
                    f'{self.args.budget:g} false alarms per hour', detector=chosen.describe(),
               validation_miss_rate=f['miss_rate'], validation_fa_per_hour=f['fa_per_hour'],
-              curve=[[d.threshold, p['miss_rate'], p['fa_per_hour']] for d, p in points],
-              ablation=[[n, d.threshold, x['miss_rate'], x['fa_per_hour'], k] for n, d, x, k, _ in self.val_table])
-        self.chosen_points = points
+              curve=[[d.threshold, p['miss_rate'], p['fa_per_hour']] for d, p in points])
+        self.chosen_points, self.chosen = points, chosen
+        self.chosen_fields = {k: v for k, v in fields.items()}
         return chosen
 
     def legacy_row(self, val_streams):
@@ -313,17 +338,17 @@ class Bench:
                                     noise_parts=noise_parts['train'], seed=0, verbose=0)
             model.save(path)
         probs = self.probabilities(model, val_streams, f'val_legacy_seed0_e{self.args.epochs}')
-        rows = []
-        for name, family in self.detectors()[:1] + self.detectors()[-1:]:
+        families = [('first version\'s rule', self.family(rearm=None, smooth=5)),
+                    ('the chosen detector', self.family(**self.chosen_fields))]
+        for tag, (name, family) in zip(('legacy_avg5', 'chosen'), families):
             d, f = ks.choose(ks.curve(probs, self.keyword_ids, family), self.args.budget)
+            self.results.add(f'validation_first_version_{tag}_miss_rate', f['miss_rate'], 'share of commands',
+                             format='.3f', detector=name, threshold=d.threshold, fa_per_hour=f['fa_per_hour'],
+                             data='validation streams pooled; the first notebook version\'s 12-class model (label '
+                                  'smoothing, 100 ms shifts filled with zeros, quiet noise), training speakers, seed 0')
             say(f'  first version\'s model, {name:<56} threshold {d.threshold:.2f}: miss {f["miss_rate"]:.3f}, '
                 f'{f["fa_per_hour"]:.0f} FA/h')
             self.val_table.append(('first version\'s model: ' + name, d, f, False, []))
-            rows.append([name, d.threshold, f['miss_rate'], f['fa_per_hour']])
-        self.results.add('validation_first_version_miss_rate', rows[0][2], 'share of commands', format='.3f',
-                         data='validation streams; the first notebook version\'s 12-class model (label smoothing, '
-                              '100 ms shifts filled with zeros, quiet noise), training speakers, seed 0',
-                         rows=rows, budget=self.args.budget)
 
     def report_test(self, per_seed, streams, accs, boots, chosen, val_acc):
         np, ks, R = self.np, self.ks, self.results
@@ -425,8 +450,40 @@ class Bench:
         R.add('epoch_seconds', seconds, 's', kind='time', format='.0f',
               data=f'one epoch of the stream model over {len(y):,} training clips (model built, front end adapted, '
                    'one pass), CPU')
-        cpu = time.process_time()
-        say(f'one stream-model epoch on {len(y)} clips: {seconds:.1f} s (process CPU so far {cpu:.0f} s)')
+        say(f'one stream-model epoch on {len(y)} clips: {seconds:.1f} s')
+        # scoring a stream: windows per second of audio at the 50 ms hop
+        from cookbook import kws_stream as ks
+        audio = np.random.default_rng(0).standard_normal(60 * sc.SAMPLE_RATE).astype(np.float32) * 0.01
+        t0 = time.perf_counter()
+        times, _ = ks.posteriors(lambda w: model.predict(w, batch_size=256, verbose=0), audio, 0.05)
+        per_window = (time.perf_counter() - t0) / len(times)
+        # one epoch of the recipe's Conv1D on the same clips at 22,050 Hz
+        import librosa
+        command = np.asarray(y) >= 2  # the recipe's model knows the ten commands only
+        wave = librosa.resample(sc.as_float(x[command]), orig_sr=sc.SAMPLE_RATE, target_sr=nb.RECIPE_SAMPLE_RATE)
+        keras.utils.set_random_seed(0)
+        recipe = nb.create_model(list(range(len(self.keyword_ids))))
+        t0 = time.perf_counter()
+        recipe.fit(wave, np.asarray(y)[command] - 2, epochs=1, verbose=0)
+        recipe_seconds = time.perf_counter() - t0
+        R.add('recipe_epoch_seconds', recipe_seconds, 's', kind='time', format='.0f',
+              data=f'one epoch of the recipe\'s Conv1D over {int(command.sum()):,} training clips at 22,050 Hz, CPU')
+        say(f'one recipe epoch on {int(command.sum())} clips: {recipe_seconds:.1f} s; stream scoring {per_window * 1e3:.1f} ms '
+            'per 50 ms window')
+        # The notebook's default CPU run (v0.01, bed/bird/tree and the 12-class task): 3,000 training
+        # clips per model, 8 epochs of three CNNs (with and without augmentation, the 12-class stream
+        # model; a plain CNN epoch taken as long as a stream-model epoch), 1 epoch of the book's model
+        # twice, about 64,700 v0.01 files loaded, two groups of streams of 300 commands (about 2,700 s
+        # of audio each, 50 ms hop). The download is not included.
+        per_clip, recipe_per_clip = seconds / len(y), recipe_seconds / max(int(command.sum()), 1)
+        estimate = (3 * 8 * 3000 * per_clip + 2 * 3000 * recipe_per_clip + 64700 / (len(files) / pipeline_s)
+                    + 2 * 2700 / 0.05 * per_window)
+        R.add('cpu_default_minutes', estimate / 60, 'minutes', kind='time', format='.0f',
+              data='the notebook\'s default run on a CPU runtime (v0.01, bed/bird/tree and 12-class; 8 CNN epochs, '
+                   '1 epoch of the book\'s model, 3,000 clips per model), download not included',
+              note='ESTIMATED from the epoch, loading and scoring times measured in this run on this machine\'s CPU, '
+                   'not measured as a whole; Colab\'s CPU runtime has 2 cores too')
+        say(f'estimated default CPU run of the notebook (without the download): {estimate / 60:.0f} min')
 
     def recipe_and_int8(self):
         import keras
@@ -456,14 +513,14 @@ class Bench:
         seconds_path = self.args.cache / f'trainval_seed0_e{self.args.epochs}.epoch_seconds'
         budget = float(seconds_path.read_text()) * self.args.epochs if seconds_path.is_file() else 300.0
         resample = lambda c: librosa.resample(sc.as_float(c), orig_sr=sc.SAMPLE_RATE, target_sr=nb.RECIPE_SAMPLE_RATE)
-        keyword_y = train_y - 2  # the ten commands only: classes 2.. of the 12
+        train_c, test_c = train_y >= 2, y >= 2  # the ten commands only: classes 2.. of the 12
         keras.utils.set_random_seed(0)
         recipe = nb.create_model(list(range(len(self.keyword_ids))))
         stopper = sc.time_budget(budget)
-        recipe.fit(resample(train_x), keyword_y, epochs=30, callbacks=[stopper], verbose=2)
-        r_acc = float(np.mean(recipe.predict(resample(x), verbose=0).argmax(1) == y - 2))
-        R.add('recipe_test_accuracy', r_acc, 'accuracy', format='.3f', n=len(y), epochs=stopper.epochs_run,
-              data=f'{len(y)} test clips of the testing speakers; the recipe\'s Conv1D on the raw waveform, trained on '
+        recipe.fit(resample(train_x[train_c]), train_y[train_c] - 2, epochs=30, callbacks=[stopper], verbose=2)
+        r_acc = float(np.mean(recipe.predict(resample(x[test_c]), verbose=0).argmax(1) == y[test_c] - 2))
+        R.add('recipe_test_accuracy', r_acc, 'accuracy', format='.3f', n=int(test_c.sum()), epochs=stopper.epochs_run,
+              data=f'{int(test_c.sum())} test clips of the commands of the testing speakers; the recipe\'s Conv1D on the raw waveform, trained on '
                    f'training + validation speakers for the time of one stream-model run ({stopper.epochs_run} epochs, '
                    'at most the book\'s 30), seed 0')
         say(f'recipe Conv1D ({stopper.epochs_run} epochs in {stopper.seconds_used:.0f} s): test accuracy {r_acc:.3f}')

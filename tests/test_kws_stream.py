@@ -136,6 +136,17 @@ def test_with_noise_sets_level_and_reports_passes():
     assert passes == 0 and np.array_equal(same, audio)
 
 
+def test_evaluation_streams_hold_every_snr_and_noise_alone_once():
+    clips, labels = word_clips(8)
+    labels[0] = 0  # a silence clip: left out
+    parts = ks.split_noise_by_time(noises((30.0, 20.0)))
+    streams = ks.evaluation_streams(clips, labels, parts['validation'], seed=0, skip=[0])
+    assert [(s.kind, s.snr) for s in streams] == [('commands', snr) for snr in ks.SNRS] + [('noise', 10)]
+    assert all(len(s.events) == 7 for s in streams[:4]) and streams[0].noise_passes == 0
+    assert streams[-1].noise_passes == 1 and streams[-1].seconds == pytest.approx(ks.seconds_of(parts['validation']))
+    assert len(ks.evaluation_streams(clips, labels, parts['test'], max_commands=3)[0].events) == 3
+
+
 def test_load_speech_resamples_and_names_an_empty_folder(tmp_path):
     import soundfile as sf
     (tmp_path / 'wavs').mkdir()

@@ -282,6 +282,27 @@ def with_noise(audio, stretches, level, snr, rng, allow_reuse=False):
     return np.clip(audio + noise * noise_gain(level, snr), -1, 1).astype(np.float32), distinct, passes
 
 
+def evaluation_streams(clips, labels, noise, seed=0, max_commands=None, skip=(), noise_snr=10):
+    """The streams a split is judged on: its clips once each (at most max_commands of them, chosen at
+    random; classes in `skip`, such as silence, left out) with gaps, clean and with noise at 20, 10
+    and 5 dB SNR (the split's noise; reused where the stream is longer, which Stream.noise_passes
+    says), and the split's noise alone at the level it has at noise_snr dB, each stretch once."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    pick = np.flatnonzero(~np.isin(labels, list(skip)))
+    pick = np.sort(rng.permutation(pick)[:max_commands])
+    clean, events, level = command_stream(np.asarray(clips)[pick], labels[pick], rng)
+    out = []
+    for snr in SNRS:
+        audio, seconds, passes = with_noise(clean, noise, level, snr, rng, allow_reuse=True)
+        out.append(Stream(audio, events, snr, 'commands', seconds, passes))
+    total = sum(len(a) for _, a in noise)
+    if total:
+        track, passes = noise_track(noise, total, rng)
+        out.append(Stream(track * noise_gain(level, noise_snr), [], noise_snr, 'noise', total / SAMPLE_RATE, passes))
+    return out
+
+
 def load_speech(folder, sample_rate=SAMPLE_RATE, limit=None):
     """[(name, float32 audio at sample_rate)] of the WAV files of an LJSpeech-style folder (wavs/
     or the folder itself), sorted by name; raises naming the folder when it holds none."""
