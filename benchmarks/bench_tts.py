@@ -1,33 +1,41 @@
 #!/usr/bin/env python
-"""Benchmark for notebook 2 (text to speech), CPU by default.
+"""Benchmark for notebook 2 (text to speech): the figures its "What to expect" quotes.
 
-1. Text2Mel decoding, same weights, same sentence, a fixed number of decoder steps (no early stop):
-   the recipe's loop (recomputes the whole network for every frame) against the notebook's
-   incremental decoder (constant work per frame). Prints both times, the speed-up (target >= 10x
-   at 210 steps) and the largest difference between the two mel spectrograms.
-2. Real-time factor of the whole synthesis of one sentence (Text2Mel + SSRN + Griffin-Lim, 50
-   iterations): seconds of computing per second of audio (below 1: faster than real time).
-3. The notebook's ten garden-path sentences through `synthesize` (one batch), as the notebook runs
-   them. Random weights stop only where the forcing rule walks the attention to the end of
-   the text (a frame or two per character), otherwise at the frame
-   limit (at least 210 frames, 10.5 s); the script prints how many stopped and the frames decoded.
-4. With --train-data DIR (an LJSpeech-format folder, e.g. a few real LJSpeech clips with metadata.csv): a short
-   Text2Mel + SSRN training run from scratch at the released sizes, printing seconds per step and
-   the losses, and the attention of a training clip before/after (its guided-attention penalty).
+Parts (all on the CPU by default, random seeded weights unless --text2mel/--ssrn name the
+released checkpoints; time per frame does not depend on the weights):
 
-Weights are random (seeded) unless --text2mel/--ssrn name checkpoints in the released format.
-The machine's load average is printed before and after every part: on a shared machine the
-times are only as good as the load they were taken at.
+1. decoder: Text2Mel decoding of one sentence for 210 frames without stopping, the book's loop
+   (re-runs the whole network for every frame) against `dctts.decode` (one frame at a time, cached
+   layer inputs): the ratio of their times (`decoder_speedup`, target >= 10x) and the largest
+   difference between their mel frames (`decoder_max_diff`).
+2. one sentence: `dctts.synthesize` of one sentence, text to waveform, median of 5 runs after a
+   warm-up: `one_sentence_rtf` (seconds of computing per second of audio delivered, target <= 0.15),
+   and the median time of each stage run on its own (`text2mel_seconds`, `ssrn_seconds`,
+   `griffin_lim_seconds`).
+3. ten sentences: `dctts.synthesize` of the ten garden-path sentences in one call, median of 3
+   runs: `ten_sentences_rtf` (target <= 0.10).
+4. griffin-lim (--griffin-lim): spectral convergence of plain Griffin-Lim (50 iterations, the
+   repository's setting) and fast Griffin-Lim (momentum 0.99) on the magnitude spectrograms of real
+   recordings (--ljspeech: an LJSpeech-format folder). The number of fast iterations is chosen on
+   the first half of the clips (the fewest whose mean spectral convergence is at most plain 50's)
+   and reported on the other half. It measures quality, not speed: load does not change it.
+5. training (--train-data DIR): a short Text2Mel + SSRN training run from scratch, seconds per step
+   and losses (printed only).
 
-    python benchmarks/bench_tts.py                    # 210 steps: the recipe loop takes a while on a CPU
-    python benchmarks/bench_tts.py --quick            # parts 1 and 2 only, 100 decoder steps (a few minutes)
-    python benchmarks/bench_tts.py --skip-decoding --train-data DIR --train-steps 40
+Figures go to benchmarks/results/tts.json through benchmarks/results.py (--quick: outputs/bench-quick/).
+Times are only as good as the machine's load: results.py marks a run busy when other processes
+used the CPU meanwhile.
+
+    python benchmarks/bench_tts.py --timing              # parts 1-3, the quoted timings (a few minutes alone)
+    python benchmarks/bench_tts.py --griffin-lim --ljspeech DIR --skip-timing   # part 4 alone
+    python benchmarks/bench_tts.py --quick               # a short smoke run of parts 1-3 (CI)
 """
 import argparse
 import contextlib
 import io
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -35,183 +43,198 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / 'notebooks'))
+sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-import cookbook  # noqa: E402
-from cookbook import checkpoints, tts_data, tts_text  # noqa: E402
+import results  # noqa: E402
+from cookbook import checkpoints, dctts, dctts_training, tts_data, tts_text  # noqa: E402
 
-SENTENCES = tts_text.GARDEN_PATH_SENTENCES  # the notebook's ten
-
-
-def load_average():
-    """'load average 1.23, 1.10, 0.90 on N cores' (1, 5 and 15 minutes), or '' where unknown."""
-    try:
-        return 'load average %.2f, %.2f, %.2f on %d cores' % (os.getloadavg() + (os.cpu_count(),))
-    except (AttributeError, OSError):
-        return ''
+SENTENCES = list(tts_text.GARDEN_PATH_SENTENCES)  # the notebook's ten
+hp = dctts.hp
 
 
-def bench_decoding(nb, text2mel, ssrn, ids, device, args):
-    nb.decode(text2mel, [ids], max_T=3, stop=False)  # warm-up (allocator, first-call overheads)
-    nb.recipe_decode(text2mel, ids[None], max_T=3, stop=False)
-    # True float32 on GPUs (no TF32 in cuDNN), so that "identical" means within 1e-4 there too.
-    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False):
-        start = time.perf_counter()
-        fast = nb.decode(text2mel, [ids], max_T=args.steps, stop=False)[0]
-        incremental_s = time.perf_counter() - start
-        start = time.perf_counter()
-        Y, A = nb.recipe_decode(text2mel, ids[None], max_T=args.steps, stop=False)
-        recipe_s = time.perf_counter() - start
-    mel_diff = (Y[0] - fast.mel).abs().max().item()
-    attention_diff = (A[0] - fast.alignment).abs().max().item()
-    print('\n[1] Text2Mel decoding, %d steps (%.1f s of audio frames), no early stop' % (
-        args.steps, args.steps * nb.hp.reduction_rate * nb.hp.hop_length / nb.hp.sr))
-    print('  recipe loop (full recompute): %8.2f s  (%.1f ms/step)' % (recipe_s, 1000 * recipe_s / args.steps))
-    print('  incremental (cached state):   %8.2f s  (%.1f ms/step)' % (incremental_s, 1000 * incremental_s / args.steps))
-    print('  speed-up: %.1fx (target >= 10x at 210 steps)' % (recipe_s / incremental_s))
-    print('  max |mel difference| = %.2e, max |attention difference| = %.2e (%s)' % (
-        mel_diff, attention_diff, 'identical within 1e-4' if max(mel_diff, attention_diff) <= 1e-4 else 'DIFFERENT'))
-    print('  (%s)' % load_average())
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    value = function(*args, **kwargs)
+    return time.perf_counter() - start, value
 
-    print('\n[2] Whole synthesis of one sentence (Text2Mel + SSRN + Griffin-Lim %d iterations), median of 3'
-          % nb.hp.n_iter)
-    runs = []
-    with torch.no_grad():
-        for _ in range(3):  # the median of three runs: a shared machine is noisy
-            times = []
-            start = time.perf_counter()
-            decoded = nb.decode(text2mel, [ids], stop=not args.full_length)[0]
-            times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            _, Z = ssrn(decoded.mel[None])
-            if device.type == 'cuda':
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            wav = nb.magnitude_to_wav(Z[0])
-            times.append(time.perf_counter() - start)
-            runs.append(times)
-    runs.sort(key=sum)
-    t_text2mel, t_ssrn, t_gl = runs[1]
-    total = t_text2mel + t_ssrn + t_gl
-    # Real-time factor against the length of the decoded frames (trimming silence would flatter it).
-    audio_s = (decoded.mel.shape[1] * nb.hp.reduction_rate - 1) * nb.hp.hop_length / nb.hp.sr
-    print('  %d mel frames (%s), %.2f s of audio (%.2f s after trimming silence)' % (
-        decoded.mel.shape[1], 'stopped at end of text' if decoded.stopped else 'ran to max_T (%d steps)' % nb.hp.max_T,
-        audio_s, len(wav) / nb.hp.sr))
-    print('  Text2Mel %.2f s + SSRN %.2f s + Griffin-Lim %.2f s = %.2f s' % (t_text2mel, t_ssrn, t_gl, total))
-    print('  real-time factor: %.3f (compute seconds per audio second)' % (total / audio_s))
+
+def bench_decoder(text2mel, ids, steps, out):
+    dctts.decode(text2mel, [ids], max_T=3, stop=False)  # warm-up
+    dctts.recipe_decode(text2mel, ids[None], max_T=3, stop=False)
+    incremental_s, fast = timed(dctts.decode, text2mel, [ids], max_T=steps, stop=False)
+    recipe_s, (Y, A) = timed(dctts.recipe_decode, text2mel, ids[None], max_T=steps, stop=False)
+    mel_diff = (Y[0] - fast[0].mel).abs().max().item()
+    attention_diff = (A[0] - fast[0].alignment).abs().max().item()
+    print(f'\n[1] decoder, {steps} frames without stopping: recipe loop {recipe_s:.2f} s, incremental '
+          f'{incremental_s:.3f} s: {recipe_s / incremental_s:.1f}x; max |mel difference| {mel_diff:.1e}, '
+          f'max |attention difference| {attention_diff:.1e}')
+    data = f'one sentence ({len(ids)} symbols), {steps} Text2Mel frames without stopping, same weights'
+    out.add('decoder_speedup', recipe_s / incremental_s, 'x', data=data, kind='ratio', format='.1f',
+            recipe_seconds=round(recipe_s, 3), incremental_seconds=round(incremental_s, 4), steps=steps)
+    out.add('decoder_max_diff', max(mel_diff, attention_diff), 'absolute', data=data + ' (mel and attention)',
+            kind='difference', format='.0e')
     return max(mel_diff, attention_diff) <= 1e-4
 
 
-def bench_ten_sentences(nb, text2mel, ssrn, device):
-    print('\n[3] The notebook\'s ten sentences through synthesize() (one batch, Griffin-Lim %d iterations)'
-          % nb.hp.n_iter)
-    start = time.perf_counter()
-    results = nb.synthesize(text2mel, ssrn, SENTENCES, warn=False)  # random weights never stop early
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
-    frames = sum(r.mel.shape[1] - 1 for r in results)
-    stopped = sum(r.complete for r in results)
-    audio_s = frames * nb.hp.reduction_rate * nb.hp.hop_length / nb.hp.sr
-    print('  %d of 10 stopped at their end; %d decoded frames = %.1f s of audio' % (stopped, frames, audio_s))
-    print('  %.1f s in all: real-time factor %.3f' % (elapsed, elapsed / audio_s))
+def bench_one_sentence(text2mel, ssrn, text, runs, out, weights):
+    dctts.synthesize(text2mel, ssrn, text, warn=False)  # warm-up: thread pool, FFT plans, allocator
+    totals, stages, audio_s = [], [], None
+    for _ in range(runs):
+        total, result = timed(dctts.synthesize, text2mel, ssrn, text, warn=False)
+        totals.append(total)
+        audio_s = len(result[0].wav) / hp.sr
+        ids = tts_text.text_to_ids(result[0].pieces[0])
+        t_decode, decoded = timed(dctts.decode, text2mel, [ids], max_T=dctts.frame_limit(len(ids)))
+        with torch.no_grad():
+            t_ssrn, Z = timed(lambda: ssrn(decoded[0].mel[None])[1][0].numpy())
+        t_gl, _ = timed(dctts.magnitude_to_wav, Z)
+        stages.append((t_decode, t_ssrn, t_gl))
+    total = statistics.median(totals)
+    t_decode, t_ssrn, t_gl = (statistics.median(s[i] for s in stages) for i in range(3))
+    frames = decoded[0].mel.shape[1] - 1
+    print(f'\n[2] one sentence {text!r}: {frames} mel frames ({"stopped at its end" if decoded[0].stopped else "frame limit"}), '
+          f'{audio_s:.2f} s of audio; synthesize {total:.3f} s (median of {runs}): real-time factor {total / audio_s:.3f}')
+    print(f'    stages alone: Text2Mel {t_decode:.3f} s, SSRN {t_ssrn:.3f} s, Griffin-Lim ({dctts.FAST_N_ITER} fast '
+          f'iterations) + de-emphasis + trim {t_gl:.3f} s')
+    data = f'{text!r}, {weights}, {frames} mel frames, {audio_s:.2f} s of audio'
+    out.add('one_sentence_rtf', total / audio_s, 'compute s per audio s', data=data, kind='time', format='.2f',
+            seconds=round(total, 4), audio_seconds=round(audio_s, 3), runs=runs, all_seconds=[round(t, 4) for t in totals])
+    for key, value, what in (('text2mel_seconds', t_decode, 'Text2Mel (text encoder + incremental decoding)'),
+                             ('ssrn_seconds', t_ssrn, 'SSRN'),
+                             ('griffin_lim_seconds', t_gl, f'Griffin-Lim, {dctts.FAST_N_ITER} fast iterations, '
+                                                           'de-emphasis and trimming')):
+        out.add(key, value, 's', data=f'{what}, alone; {data}', kind='time', format='.3f', runs=runs)
 
 
-def bench_training(nb, device, args):
-    print('\n[4] Training from scratch on %s: %d steps, batch %d, released sizes' % (
-        args.train_data, args.train_steps, args.batch_size))
+def bench_ten_sentences(text2mel, ssrn, runs, out, weights):
+    dctts.synthesize(text2mel, ssrn, SENTENCES[:2], warn=False)  # warm-up
+    totals = []
+    for _ in range(runs):
+        total, result = timed(dctts.synthesize, text2mel, ssrn, SENTENCES, warn=False)
+        totals.append(total)
+    audio_s = sum(len(r.wav) for r in result) / hp.sr
+    frames = sum(r.mel.shape[1] - 1 for r in result)
+    stopped = sum(r.complete for r in result)
+    total = statistics.median(totals)
+    print(f'\n[3] the ten garden-path sentences in one synthesize call: {stopped} of 10 stopped at their end, '
+          f'{frames} mel frames, {audio_s:.1f} s of audio; {total:.2f} s (median of {runs}): '
+          f'real-time factor {total / audio_s:.3f}')
+    out.add('ten_sentences_rtf', total / audio_s, 'compute s per audio s', kind='time', format='.2f',
+            data=f'the ten garden-path sentences in one synthesize call, {weights}, {frames} mel frames, '
+                 f'{audio_s:.1f} s of audio ({stopped} of 10 stopped at their end)',
+            seconds=round(total, 3), audio_seconds=round(audio_s, 2), runs=runs, all_seconds=[round(t, 3) for t in totals])
+
+
+def convergence_curve(S, momentum, n_iter):
+    curve = []
+    dctts.griffin_lim(S, n_iter, momentum,
+                      on_step=lambda i, X: curve.append(dctts.spectral_convergence(S, dctts.istft(X))))
+    return np.array(curve)
+
+
+def bench_griffin_lim(folder, max_clips, out):
+    clips = tts_data.read_metadata(folder)[:max_clips]
+    if len(clips) < 4:
+        raise SystemExit(f'{folder}: need at least 4 clips for the Griffin-Lim part, found {len(clips)}')
+    plain, fast = [], []
+    for clip_id, _ in clips:
+        _, mag = dctts.wav_to_spectrograms(Path(folder) / 'wavs' / f'{clip_id}.wav')
+        S = dctts.amplitude(mag.T)
+        plain.append(convergence_curve(S, 0.0, hp.n_iter))
+        fast.append(convergence_curve(S, dctts.FAST_MOMENTUM, hp.n_iter))
+    half = len(clips) // 2
+    plain, fast = np.array(plain), np.array(fast)
+    goal = plain[:half, -1].mean()  # plain Griffin-Lim after 50 iterations, on the choice clips
+    reached = np.nonzero(fast[:half].mean(axis=0) <= goal)[0]
+    chosen = int(reached[0]) + 1 if len(reached) else hp.n_iter
+    held_fast, held_plain = fast[half:, chosen - 1], plain[half:, -1]
+    print(f'\n[4] Griffin-Lim on {len(clips)} recordings of {folder}: chosen on the first {half}: {chosen} fast '
+          f'iterations reach plain 50\'s spectral convergence ({goal:.4f}). On the other {len(clips) - half}: '
+          f'fast {chosen}: {held_fast.mean():.4f} +- {held_fast.std(ddof=1):.4f}, plain 50: '
+          f'{held_plain.mean():.4f} +- {held_plain.std(ddof=1):.4f}, plain {chosen}: {plain[half:, chosen - 1].mean():.4f}')
+    if chosen != dctts.FAST_N_ITER:
+        print(f'    NOTE: cookbook/dctts.py uses FAST_N_ITER = {dctts.FAST_N_ITER}; this run chose {chosen}')
+    name = Path(folder).resolve().name
+    data = (f'LJSpeech-format recordings ({name}), magnitudes as the models are trained on, raised to the power 1.5; '
+            f'iterations chosen on clips 1-{half}, reported on clips {half + 1}-{len(clips)}')
+    out.add('griffin_lim_iterations', chosen, 'iterations', data=data, kind='choice', momentum=dctts.FAST_MOMENTUM,
+            plain_curve=plain.mean(axis=0).round(5), fast_curve=fast.mean(axis=0).round(5))  # means over all clips
+    out.add('griffin_lim_spectral_convergence', held_fast.mean(), 'spectral convergence', data=data, kind='quality',
+            format='.3f', std=held_fast.std(ddof=1), n=len(held_fast), iterations=chosen)
+    out.add('griffin_lim_plain_spectral_convergence', held_plain.mean(), 'spectral convergence', data=data,
+            kind='quality', format='.3f', std=held_plain.std(ddof=1), n=len(held_plain), iterations=hp.n_iter)
+
+
+def bench_training(args):
+    print(f'\n[5] Training from scratch on {args.train_data}: {args.train_steps} steps, batch {args.batch_size}')
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
-        start = time.perf_counter()
-        dataset = tts_data.SpeechDataset(args.train_data, work / 'cache', nb.wav_to_spectrograms)
-        print('  %d clips, spectrograms in %.1f s' % (len(dataset), time.perf_counter() - start))
+        dataset = tts_data.SpeechDataset(args.train_data, work / 'cache', dctts.wav_to_spectrograms)
         torch.manual_seed(args.seed)
-        text2mel, ssrn = nb.Text2Mel().to(device), nb.SSRN().to(device)
-        clip = [x.to(device) for x in tts_data.collate([dataset[0]])]
-
-        def attention_penalty():
-            with torch.no_grad():
-                A = text2mel.eval()(clip[0], clip[1])[2]
-                return nb.guided_attention_loss(A, clip[3], clip[4]).item()
-
-        before = attention_penalty()
-        warmup = max(1, args.train_steps // 10)
-        results = {}
         for name, model, loss_fn, lr in (
-                ('Text2Mel', text2mel, nb.text2mel_loss, nb.hp.text2mel_lr),
-                ('SSRN', ssrn, lambda m, b: nb.ssrn_loss(m, b, max_frames=32), nb.hp.ssrn_lr)):
+                ('Text2Mel', dctts.Text2Mel(), dctts_training.text2mel_loss, hp.text2mel_lr),
+                ('SSRN', dctts.SSRN(), lambda m, b: dctts_training.ssrn_loss(m, b, max_frames=32), hp.ssrn_lr)):
             start = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):  # the per-step log
-                losses = nb.train(model, loss_fn, dataset, work / f'{name}.pt', args.train_steps, lr, warmup,
-                                  batch_size=args.batch_size, save_every=10 ** 9, seed=args.seed)
-            seconds = time.perf_counter() - start
-            results[name] = losses
-            k = max(1, min(5, len(losses) // 2))  # never the same steps at both ends of a short run
-            first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
-            print('  %-8s %.2f s/step; loss, mean of the first %d steps %.4f -> of the last %d %.4f' % (
-                name, seconds / args.train_steps, k, first, k, last))
-        print('  guided-attention penalty of training clip 1: %.4f before, %.4f after' % (before, attention_penalty()))
+                losses = dctts_training.train(model, loss_fn, dataset, work / f'{name}.pt', args.train_steps, lr,
+                                              max(1, args.train_steps // 10), batch_size=args.batch_size,
+                                              save_every=10 ** 9, seed=args.seed)
+            k = max(1, min(5, len(losses) // 2))
+            print(f'  {name:8s} {(time.perf_counter() - start) / args.train_steps:.2f} s/step; loss, mean of the '
+                  f'first {k} steps {sum(losses[:k]) / k:.4f} -> of the last {k} {sum(losses[-k:]) / k:.4f}')
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--steps', type=int, default=None,
-                        help='decoder steps to time (default: 210; 100 with --quick)')
-    parser.add_argument('--quick', action='store_true',
-                        help='parts 1 and 2 only, 100 decoder steps unless --steps says otherwise')
-    parser.add_argument('--text', default='The horse raced past the barn fell.')
+    parser.add_argument('--timing', action='store_true', help='parts 1-3 only (the default runs them too)')
+    parser.add_argument('--quick', action='store_true', help='a short run of parts 1-3 into outputs/bench-quick/')
+    parser.add_argument('--skip-timing', action='store_true', help='skip parts 1-3')
+    parser.add_argument('--griffin-lim', action='store_true', help='part 4: needs --ljspeech or LJSPEECH_DIR')
+    parser.add_argument('--ljspeech', default=os.environ.get('LJSPEECH_DIR'),
+                        help='an LJSpeech-format folder of real recordings (default: $LJSPEECH_DIR)')
+    parser.add_argument('--max-clips', type=int, default=32)
+    parser.add_argument('--steps', type=int, default=None, help='decoder frames in part 1 (default 210; 30 with --quick)')
+    parser.add_argument('--text', default=SENTENCES[0])
     parser.add_argument('--text2mel', help='Text2Mel checkpoint in the released format (default: random weights)')
     parser.add_argument('--ssrn', help='SSRN checkpoint in the released format (default: random weights)')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda (default: %(default)s)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch decides)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--full-length', action='store_true',
-                        help='part 2: decode all max_T frames instead of stopping at the end of the text')
-    parser.add_argument('--skip-decoding', action='store_true', help='skip parts 1 and 2')
-    parser.add_argument('--skip-sentences', action='store_true', help='skip part 3')
-    parser.add_argument('--train-data', help='an LJSpeech-format folder: run part 4 on it')
+    parser.add_argument('--train-data', help='an LJSpeech-format folder: run part 5 on it')
     parser.add_argument('--train-steps', type=int, default=40)
     parser.add_argument('--batch-size', type=int, default=4)
     args = parser.parse_args(argv)
-    if args.steps is None:
-        args.steps = 100 if args.quick else 210
-    if args.quick:
-        args.skip_sentences = True
-    if args.steps < 1 or args.train_steps < 1:
-        parser.error('--steps and --train-steps must be at least 1')
+    steps = args.steps or (30 if args.quick else hp.max_T)
+    if args.griffin_lim and not args.ljspeech:
+        parser.error('--griffin-lim needs --ljspeech DIR (or LJSPEECH_DIR): real recordings')
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    out = results.Results('tts', quick=args.quick, threads=torch.get_num_threads())
+    print(f'machine: {results.cpu_model()} ({platform.machine()}), {os.cpu_count()} cores visible, torch '
+          f'{torch.__version__}, {torch.get_num_threads()} threads; load before: {out.run["load_before"]}')
 
-    nb = cookbook.import_notebook_code('02_text_to_speech.ipynb')
     torch.manual_seed(args.seed)
-    text2mel, ssrn = nb.Text2Mel().eval(), nb.SSRN().eval()
-    weights = 'random (seed %d)' % args.seed
+    text2mel, ssrn = dctts.Text2Mel().eval(), dctts.SSRN().eval()
+    weights = f'random weights (seed {args.seed})'
     for model, path in ((text2mel, args.text2mel), (ssrn, args.ssrn)):
         if path:
             checkpoints.load_weights(model, path)
-            weights = 'released checkpoints'
-    text2mel, ssrn = text2mel.to(device), ssrn.to(device)
-
-    print('machine: %s, %d CPU cores visible, torch %s, %d threads, device %s'
-          % (platform.machine(), os.cpu_count(), torch.__version__, torch.get_num_threads(), device))
-    print('weights: %s; sentence: %r' % (weights, args.text))
-    print('start: %s, %s' % (time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()), load_average()))
+            weights = 'released weights'
+    dctts.fold_weight_norm(ssrn)  # as the notebook does before synthesis
     ok = True
-    if not args.skip_decoding:
-        ids = tts_text.text_to_ids(tts_text.normalize_text(args.text).text).to(device)
-        ok = bench_decoding(nb, text2mel, ssrn, ids, device, args)
-        print('  (%s)' % load_average())
-    if not args.skip_sentences:
-        bench_ten_sentences(nb, text2mel, ssrn, device)
-        print('  (%s)' % load_average())
+    if not args.skip_timing:
+        ids = tts_text.text_to_ids(tts_text.normalize_text(args.text).text)
+        ok = bench_decoder(text2mel, ids, steps, out)
+        bench_one_sentence(text2mel, ssrn, args.text, 2 if args.quick else 5, out, weights)
+        bench_ten_sentences(text2mel, ssrn, 1 if args.quick else 3, out, weights)
+    if args.griffin_lim:
+        bench_griffin_lim(args.ljspeech, 6 if args.quick else args.max_clips, out)
     if args.train_data:
-        bench_training(nb, device, args)
-        print('  (%s)' % load_average())
-    print('end: %s' % time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()))
+        bench_training(args)
+    if out.figures:
+        out.save()
     return 0 if ok else 1
 
 

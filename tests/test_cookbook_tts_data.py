@@ -74,6 +74,25 @@ def test_a_good_checkpoint_loads(tmp_path, capsys):
     assert torch.equal(model.weight, saved.weight) and capsys.readouterr().out == ''
 
 
+def test_load_released_models_says_plainly_what_you_hear(tmp_path, monkeypatch, capsys):
+    """Both files load: True, no notice. One missing: False, its notice, then one saying it is noise."""
+    torch.manual_seed(0)
+    first, second = torch.nn.Linear(3, 2), torch.nn.Linear(2, 2)
+    torch.save(first.state_dict(), tmp_path / 'a.pt')
+    torch.save(second.state_dict(), tmp_path / 'b.pt')
+    models = torch.nn.Linear(3, 2), torch.nn.Linear(2, 2)
+    assert tts_data.load_released_models(*models, str(tmp_path / 'a.pt'), str(tmp_path / 'b.pt')) is True
+    assert torch.equal(models[1].weight, second.weight) and capsys.readouterr().out == ''
+
+    def offline(name, dest=None):
+        raise assets.OfflineError(f'{name}: offline')
+
+    monkeypatch.setattr(assets, 'fetch_asset', offline)
+    assert tts_data.load_released_models(*models, str(tmp_path / 'a.pt'), None) is False
+    out = capsys.readouterr().out
+    assert 'Could not get ljspeech-ssrn.pth' in out and 'RANDOM weights' in out and 'noise, NOT speech' in out
+
+
 def test_ljspeech_root_choices(tmp_path, monkeypatch, capsys):
     data = tmp_path / 'data'
     (data / 'LJSpeech-1.1').mkdir(parents=True)

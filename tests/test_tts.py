@@ -1,4 +1,5 @@
-"""Notebook 2 (text to speech): the model code in the notebook's `library` cells.
+"""Notebook 2 (text to speech): the model code it shows and runs (cookbook/dctts.py and
+cookbook/dctts_training.py), and that the notebook shows that code rather than a copy of it.
 
 Covers loading checkpoints in the released format (whole pickled modules, legacy and zip, and the
 repository's training-checkpoint dicts) key for key and output for output, refusing malicious
@@ -7,10 +8,13 @@ loop, synthesis of long text, Griffin-Lim, the per-clip guided-attention loss an
 training. Text normalisation, checkpoint and dataset plumbing are tested through the package
 (tests/test_cookbook_*.py). Everything runs on the CPU with random weights in about a minute.
 """
+import ast
+import json
 import os
 import shutil
 import sys
 import textwrap
+import types
 import warnings
 
 import numpy as np
@@ -18,16 +22,20 @@ import pytest
 import torch
 
 import cookbook
-from cookbook import checkpoints, tts_data, tts_text
+from cookbook import checkpoints, dctts, dctts_training, source, tts_data, tts_text
 
 SAMPLE_DIR = cookbook.SAMPLES_DIR / 'ljspeech'
 GARDEN_PATH = ['The horse raced past the barn fell.', 'The old man the boat.',
                'Have the students who failed the exam take the supplementary.']
 
 
+NOTEBOOK = cookbook.REPO_ROOT / 'notebooks' / '02_text_to_speech.ipynb'
+
+
 @pytest.fixture(scope='module')
 def nb():
-    return cookbook.import_notebook_code('02_text_to_speech.ipynb', module_name='nb_tts_under_test')
+    """The chapter's code as the notebook uses it: cookbook.dctts and cookbook.dctts_training."""
+    return types.SimpleNamespace(**{**vars(dctts), **vars(dctts_training)})
 
 
 def ids_of(nb, text):
@@ -538,13 +546,72 @@ def _librosa_griffin_lim(spectrogram, hp, n_iter):
     return librosa.istft(X, **kwargs)
 
 
-def test_griffin_lim_matches_librosa(nb):
-    _, mag = nb.wav_to_spectrograms(SAMPLE_DIR / 'wavs' / 'LJ900-0005.wav')
-    amplitude = (10 ** ((mag.T * nb.hp.max_db - nb.hp.max_db + nb.hp.ref_db) * 0.05)) ** nb.hp.power
-    ours = nb.griffin_lim(torch.from_numpy(amplitude), n_iter=5).numpy()
+def _recording_amplitude(nb, name='LJ900-0005.wav'):
+    _, mag = nb.wav_to_spectrograms(SAMPLE_DIR / 'wavs' / name)
+    return nb.amplitude(mag.T)
+
+
+def test_griffin_lim_matches_the_repository_and_librosa(nb):
+    amplitude = _recording_amplitude(nb)
+    ours = nb.griffin_lim(amplitude, n_iter=5)
     theirs = _librosa_griffin_lim(amplitude, nb.hp, 5)
     assert ours.shape == theirs.shape
     assert np.abs(ours - theirs).max() <= 1e-3 * np.abs(theirs).max()
+    import librosa  # fast Griffin-Lim: librosa's momentum form, from zero phase
+    kwargs = dict(n_fft=nb.hp.n_fft, hop_length=nb.hp.hop_length, win_length=nb.hp.win_length, init=None)
+    fast = nb.griffin_lim(amplitude, n_iter=5, momentum=0.99)
+    reference = librosa.griffinlim(amplitude, n_iter=5, momentum=0.99, **kwargs)
+    assert np.abs(fast - reference).max() <= 1e-3 * np.abs(reference).max()
+
+
+def test_stft_inverts_and_spectral_convergence(nb):
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=22050).astype(np.float32)
+    S = nb.stft(y)
+    assert S.shape == (1025, 1 + len(y) // nb.hp.hop_length)
+    rebuilt = nb.istft(S)  # hop * (frames - 1) samples, as librosa's istft without a length
+    assert len(rebuilt) == nb.hp.hop_length * (S.shape[1] - 1)
+    assert np.abs(rebuilt - y[:len(rebuilt)]).max() < 1e-4  # perfect reconstruction
+    assert nb.spectral_convergence(np.abs(S), y) < 1e-5
+    assert nb.spectral_convergence(np.abs(S), rng.normal(size=22050)) > 0.5
+
+
+def test_fast_griffin_lim_converges_faster(nb):
+    """What the notebook's figure shows: at equal iterations momentum gives lower spectral convergence."""
+    amplitude = _recording_amplitude(nb)
+    seen = {}
+    for momentum in (0.0, 0.99):
+        curve = seen.setdefault(momentum, [])
+        nb.griffin_lim(amplitude, 12, momentum,
+                       on_step=lambda i, X: curve.append(nb.spectral_convergence(amplitude, nb.istft(X))))
+    assert len(seen[0.0]) == 12 and seen[0.0][-1] < seen[0.0][0]  # plain Griffin-Lim improves...
+    assert seen[0.99][-1] < seen[0.0][-1]                          # ...fast Griffin-Lim more
+
+
+def test_the_chosen_iterations_are_the_measured_ones(nb):
+    """dctts.FAST_N_ITER is the benchmark's choice, where a results file records one."""
+    path = cookbook.REPO_ROOT / 'benchmarks' / 'results' / 'tts.json'
+    if not path.exists():
+        pytest.skip('no benchmarks/results/tts.json')
+    figure = json.loads(path.read_text())['figures'].get('griffin_lim_iterations')
+    if figure is None:
+        pytest.skip('tts.json holds no griffin_lim_iterations')
+    assert figure['value'] == nb.FAST_N_ITER and figure['momentum'] == nb.FAST_MOMENTUM
+
+
+def test_fold_weight_norm_keeps_the_outputs(nb):
+    torch.manual_seed(5)
+    ssrn = nb.SSRN(c=16).eval()
+    with torch.no_grad():  # g away from ||v||, so that a wrong fold shows
+        for name, p in ssrn.named_parameters():
+            if 'original0' in name:
+                p.mul_(torch.rand_like(p) + 0.5)
+    S = torch.rand(2, 80, 9)
+    with torch.no_grad():
+        before = ssrn(S)[1]
+        after = nb.fold_weight_norm(ssrn)(S)[1]
+    assert not any('original' in name for name, _ in ssrn.named_parameters())
+    assert (before - after).abs().max().item() <= 1e-6
 
 
 def test_spectrograms_and_reduction(nb):
@@ -710,3 +777,72 @@ def test_resuming_a_checkpoint_that_does_not_fit_is_a_clear_error(nb, small_data
     torch.save(nb.Text2Mel(d=16, e=8).state_dict(), path)  # a state dict, not a training checkpoint
     with pytest.raises(ValueError, match=r't2m\.pt is not a training checkpoint .*no model, optimizer'):
         train(nb.Text2Mel(d=16, e=8))
+
+
+# ----------------------------------------------------------------------------------------------
+# The notebook shows the code that runs
+# ----------------------------------------------------------------------------------------------
+
+def _notebook_cells():
+    return json.loads(NOTEBOOK.read_text(encoding='utf-8'))['cells']
+
+
+def _code(cell):
+    return ''.join(cell['source'])
+
+
+def _shown_names():
+    """Names passed to show(...) in the notebook's code cells (dctts.X, dctts_training.X, X)."""
+    names = set()
+    for cell in _notebook_cells():
+        if cell['cell_type'] != 'code':
+            continue
+        for node in ast.walk(ast.parse(_code(cell))):
+            if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'show':
+                for arg in node.args:
+                    names.add(ast.unparse(arg).split('.')[-1])
+    return names
+
+
+def test_notebook_shows_every_piece_of_the_model_code():
+    """Every class and function the chapter's modules define is displayed in the notebook, except
+    the STFT helpers Griffin-Lim calls; so nothing runs that the reader cannot read."""
+    not_shown = {'stft', 'istft', '_window', '_overlap_add'}
+    defined = {name for module in (dctts, dctts_training) for name, obj in vars(module).items()
+               if (isinstance(obj, type) or callable(obj)) and getattr(obj, '__module__', None) == module.__name__}
+    missing = sorted(defined - not_shown - _shown_names())
+    assert not missing, f'defined in cookbook/dctts*.py but never shown in the notebook: {missing}'
+
+
+def test_notebook_defines_no_second_copy_of_the_model():
+    """The notebook defines no class, and no function of the modules' names: one copy of the code."""
+    module_names = set(vars(dctts)) | set(vars(dctts_training))
+    for index, cell in enumerate(_notebook_cells()):
+        if cell['cell_type'] != 'code':
+            continue
+        for node in ast.parse(_code(cell)).body:
+            assert not isinstance(node, ast.ClassDef), f'cell {index} defines class {node.name}'
+            if isinstance(node, ast.FunctionDef):
+                assert node.name not in module_names, f'cell {index} redefines {node.name}'
+
+
+def test_sound_comes_first():
+    """After the collapsed set-up cells, the first sound plays within 30 visible code lines."""
+    lines = 0
+    for cell in _notebook_cells():
+        if cell['cell_type'] != 'code' or cell['metadata'].get('cellView') == 'form':
+            continue
+        lines += sum(1 for line in _code(cell).splitlines() if line.strip() and not line.strip().startswith('#'))
+        if 'play_audio(' in _code(cell):
+            break
+    assert 0 < lines <= 30, f'{lines} visible code lines before the first sound'
+
+
+def test_source_shows_the_code_of_the_module():
+    text = source.source_of(dctts.C, dctts.decode)
+    assert 'class C(nn.Module):' in text and 'def decode(text2mel, texts' in text
+    assert text == source.source_of(dctts.C) + '\n\n' + source.source_of(dctts.decode)
+    with pytest.raises(TypeError, match='cannot show the source of'):
+        source.source_of(len)
+    with pytest.raises(ValueError):
+        source.source_of()

@@ -1,8 +1,9 @@
 """Dataset and checkpoint plumbing of notebook 2 (DC-TTS) that readers need not read.
 
-* ``checkpoint_file`` / ``load_checkpoint``: the released DC-TTS checkpoint to use (a file the
-  user named, else the download) and loading it; a failure to get or to load a released file is
-  a notice naming the file and the reason, and the notebook goes on with random weights;
+* ``checkpoint_file`` / ``load_checkpoint`` / ``load_released_models``: the released DC-TTS
+  checkpoints to use (a file the user named, else the download) and loading them; a failure to
+  get or to load a released file is a notice naming the file and the reason, and the notebook
+  goes on with random weights, saying plainly that it then plays noise;
 * ``ljspeech_root``: an LJSpeech-format folder: the user's, the downloaded dataset (extracted
   through ``cookbook.safe_extract``), or the shipped espeak-ng sample, with a notice saying which;
 * ``read_metadata`` / ``SpeechDataset``: metadata.csv parsing and spectrograms cached as .npy
@@ -63,6 +64,22 @@ def load_checkpoint(model, path, variable: str, allowed_prefixes: tuple[str, ...
                    f'{variable} to a good copy.')
         return False
     return True
+
+
+def load_released_models(text2mel, ssrn, text2mel_file: str | None = None, ssrn_file: str | None = None) -> bool:
+    """Load the released LJSpeech weights into both models: the files named (DCTTS_TEXT2MEL,
+    DCTTS_SSRN), else the downloads. True when both loaded; otherwise notices say which file and
+    why, and a last one says plainly that the models keep random weights (noise, not speech)."""
+    loaded = []
+    for model, override, variable, asset in ((text2mel, text2mel_file, 'DCTTS_TEXT2MEL', 'dctts_text2mel_ljspeech'),
+                                             (ssrn, ssrn_file, 'DCTTS_SSRN', 'dctts_ssrn_ljspeech')):
+        path = checkpoint_file(variable, override, asset)
+        loaded.append(path is not None and load_checkpoint(model, path, variable))
+    if not all(loaded):
+        env.notice('Without both released checkpoints the models keep RANDOM weights: everything below runs, '
+                   'but what you hear is noise, NOT speech. Run online without COOKBOOK_FAST, or set '
+                   'DCTTS_TEXT2MEL and DCTTS_SSRN to copies of the released files.')
+    return all(loaded)
 
 
 def ljspeech_root(fast: bool, override: str | None = None, data_dir: Path | None = None,
