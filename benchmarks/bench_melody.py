@@ -152,7 +152,25 @@ def fit_and_score(choices, train_enc, test_enc, num_classes, args):
     return scored, models
 
 
+def load_baseline_cache(path, key):
+    """(choices, per-tune sums) stored by an earlier run with the same key, else None."""
+    import pickle
+    if not path or not Path(path).is_file():
+        return None
+    stored = pickle.loads(Path(path).read_bytes())
+    return (stored['choices'], stored['scored']) if stored.get('key') == key else None
+
+
+def save_baseline_cache(path, key, choices, scored):
+    import pickle
+    if path:
+        with cookbook.atomic_path(path) as tmp:
+            Path(tmp).write_bytes(pickle.dumps({'key': key, 'choices': choices, 'scored': scored}))
+
+
 def label(name, choice):
+    if name.startswith('unigram'):
+        return name
     if choice['kind'] == 'ngram':
         return f"{name} (order {choice['order']})"
     return f"{name} (L2 {choice['l2']:g})"
@@ -232,6 +250,16 @@ def evaluate(args):
     tunes, report = midi.corpus_with_cache(args.tunes_cache, args.tunes or None)
     split = midi.read_folk_split(args.split)
     train_tunes, holdout_tunes = midi.split_by_ids(tunes, split, complete=not args.tunes)
+    if args.bundle_split == 'position':
+        # a bundle trained on the first bundle's split: its own held-out tunes, less every tune
+        # with a twin (same group) in its training set; baselines fitted on its training tunes
+        train_tunes, holdout_tunes = midi.split_tunes(tunes, **midi.POSITION_SPLIT_2026_12_06)
+        group_of = split.get('group_of', {})
+        seen = {group_of[t.id] for t in train_tunes if t.id in group_of}
+        dropped = [t for t in holdout_tunes if group_of.get(t.id) in seen]
+        holdout_tunes = [t for t in holdout_tunes if group_of.get(t.id) not in seen]
+        log(f'position split of the first bundle: {len(dropped)} held-out tunes with a twin in '
+            'its training set left out')
     val = validation_ids(train_tunes, split)
     fit_tunes = [t for t in train_tunes if t.id not in val]
     val_tunes = [t for t in train_tunes if t.id in val]
@@ -250,14 +278,24 @@ def evaluate(args):
         f"{sum(map(len, encoded['holdout']))} held-out melodies "
         f"[{time.perf_counter() - started:.0f} s]")
 
-    choices = choose_baselines(encoded['fit'], encoded['val'], k, args)
+    key = {'split': sorted(t.id for t in holdout_tunes), 'config': config_name, 'tunes': len(tunes),
+           'max_order': args.max_order, 'windows': args.windows, 'l2s': args.l2s, 'max_iter': args.max_iter}
+    cache = load_baseline_cache(args.baseline_cache, key)
+    if cache is None:
+        choices = choose_baselines(encoded['fit'], encoded['val'], k, args)
+        scored, _ = fit_and_score(choices, train_enc, encoded['holdout'], k, args)
+        unigram = mb.KneserNey(k, 1).fit(labels_of(train_enc))
+        scored['unigram (label frequencies, Kneser-Ney order 1)'] = sums(
+            unigram.probabilities(labels_of(encoded['holdout']), 1), encoded['holdout'])
+        save_baseline_cache(args.baseline_cache, key, choices, scored)
+    else:
+        choices, scored = cache
+        log(f'baselines read from {args.baseline_cache} (the same split, choices and fits)')
     best_name = max(choices, key=lambda n: choices[n]['validation'])
     log(f'best baseline on validation: {label(best_name, choices[best_name])} '
         f'[{time.perf_counter() - started:.0f} s]')
-    scored, models = fit_and_score(choices, train_enc, encoded['holdout'], k, args)
-    unigram = mb.KneserNey(k, 1).fit(labels_of(train_enc))
-    scored['unigram (label frequencies, Kneser-Ney order 1)'] = sums(
-        unigram.probabilities(labels_of(encoded['holdout']), 1), encoded['holdout'])
+    models = {n: mb.KneserNey(k, c['order'], c['bar_steps']).fit(labels_of(train_enc))
+              for n, c in choices.items() if c['kind'] == 'ngram'}
     model = sums(bundle_probabilities(bundle, encoded['holdout']), encoded['holdout'])
     log(f"\n{config_name} labels of the {len(holdout_tunes)} held-out tunes "
         f"[{time.perf_counter() - started:.0f} s]:")
@@ -267,6 +305,10 @@ def evaluate(args):
     data = (f"{len(holdout_tunes)} held-out folk tunes of music21's corpus (O'Neill 1850, Ryan's "
             f"Mammoth; 2/4, 4/4, 2/2), split by tune with every group of duplicates on one side "
             f"({split['groups']['groups_of_two_or_more']} groups), {config_name} labels")
+    if args.bundle_split == 'position':
+        data = (f"{len(holdout_tunes)} held-out folk tunes of music21's corpus (O'Neill 1850, Ryan's "
+                "Mammoth; 2/4, 4/4, 2/2) of the first bundle's split by list position, without the "
+                f"ones with a twin in its training set, {config_name} labels")
     s_model = mb.summary(model)
     out.add('held_out_tunes', len(holdout_tunes), 'tunes', data, kind='count')
     out.add('held_out_steps', s_model['steps'], 'steps', data, kind='count')
@@ -375,6 +417,9 @@ def old_bundle_first_look(args, out, tunes, split, choice, name, k, config):
         'on that split\'s training tunes')
     for subset, key in ((holdout, 'all'), (twins, 'twins'), (alone, 'no_twins')):
         enc = encode_tunes(config, subset)
+        if not any(enc):
+            log(f'  {key}: no melodies')
+            continue
         model = sums(bundle_probabilities(args.old_bundle, enc), enc)
         base = sums(ngram.probabilities(labels_of(enc), choice['order']), enc)
         diff = mb.bootstrap_difference(model, base, args.resamples, seed=0)
@@ -434,6 +479,7 @@ def timing(args):
     if any('GPU' in device for device in devices):
         raise SystemExit('TensorFlow still sees a GPU; these would not be CPU figures')
     layers = midi.parse_layer_sizes(args.layers)
+    rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         tunes, _ = midi.corpus_with_cache(args.tunes_cache, args.timing_tunes)
         tunes = tunes[:args.timing_tunes]
@@ -467,6 +513,11 @@ def timing(args):
                     kind='time', format='.0f')
             log(f'{config_name:14s} generate {rate:7.1f} steps/s, beam 2x2 {beam:7.1f} steps/s, '
                 f'train {train_rate:6.2f} steps/s')
+            rates[config_name] = train_rate
+    if 'lookback_rnn' in rates and 'attention_rnn' in rates:
+        out.add('attention_training_slowdown', rates['lookback_rnn'] / rates['attention_rnn'], 'times',
+                f'training steps per second of lookback_rnn over attention_rnn in one run '
+                f'(LSTM {"x".join(map(str, layers))}, batch {args.batch_size}, CPU)', kind='ratio', format='.1f')
     out.save()
 
 
@@ -478,11 +529,16 @@ def main():
     parser.add_argument('--split', default=None, help='default: the file beside the shipped bundle')
     parser.add_argument('--bundle', default=os.environ.get('MELODY_BUNDLE') or None)
     parser.add_argument('--old-bundle', default=None, help='the bundle shipped before the split by tune')
+    parser.add_argument('--bundle-split', default='tune', choices=('tune', 'position'),
+                        help="the split --bundle was trained on: 'tune' (the stored split by tune) or "
+                             "'position' (the first bundle's; scored on its held-out tunes without twins)")
     parser.add_argument('--tunes', type=int, default=0, help='0: the whole corpus')
     parser.add_argument('--max-order', type=int, default=12)
     parser.add_argument('--windows', default='1,2,4', type=lambda t: [int(x) for x in t.split(',')])
-    parser.add_argument('--l2s', default='1e-5,1e-4', type=lambda t: [float(x) for x in t.split(',')])
-    parser.add_argument('--max-iter', type=int, default=150)
+    parser.add_argument('--l2s', default='1e-4', type=lambda t: [float(x) for x in t.split(',')])
+    parser.add_argument('--max-iter', type=int, default=100)
+    parser.add_argument('--baseline-cache', default=None,
+                        help='keep the baselines\' choices and scores here (they do not depend on the bundle)')
     parser.add_argument('--resamples', type=int, default=2000)
     parser.add_argument('--temperatures', default='0.5,1.0,1.5',
                         type=lambda text: [float(t) for t in text.split(',')])

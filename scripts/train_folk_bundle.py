@@ -55,6 +55,9 @@ def main():
                         help='compute the split by tune, write it to --split and stop')
     parser.add_argument('--tunes-cache', default=None,
                         help='a pickle of the parsed corpus (made on the first run) to reuse')
+    parser.add_argument('--resume', action='store_true',
+                        help="go on from the checkpoint in --work and the record in --out (same "
+                             'settings): a run stopped by --max-minutes continues to --max-steps')
     args = parser.parse_args()
     started = time.perf_counter()
     nb = cookbook.import_notebook_code('03_melody_generation.ipynb', tag='library')
@@ -76,7 +79,14 @@ def main():
     train_tunes, holdout_tunes = midi.split_by_ids(tunes, split)
     config = nb.melody_rnn_config(args.config, batch_size=args.batch_size, rnn_layer_sizes=layers)
     work = Path(args.work or tempfile.mkdtemp(prefix='folk_bundle_'))
-    dataset = nb.make_dataset(config, train_tunes, holdout_tunes, work / 'dataset')
+    previous = json.loads((out / f'folk_{args.config}.json').read_text()) if args.resume else None
+    if previous and (work / 'dataset' / 'train.tfrecord').is_file():
+        dataset = {'train': work / 'dataset' / 'train.tfrecord',
+                   'holdout': work / 'dataset' / 'holdout.tfrecord',
+                   'train_melodies': previous['corpus']['train_melodies'],
+                   'holdout_melodies': previous['corpus']['holdout_melodies']}
+    else:
+        dataset = nb.make_dataset(config, train_tunes, holdout_tunes, work / 'dataset')
     train_labels = [labels for _, labels in midi.read_sequence_examples(dataset['train'])]
     holdout_labels = [labels for _, labels in midi.read_sequence_examples(dataset['holdout'])]
     baselines = midi.ngram_baselines(train_labels, holdout_labels,
@@ -87,6 +97,10 @@ def main():
 
     train_dir = work / 'train'
     steps, train_seconds, history = 0, 0.0, []
+    if previous:
+        steps, train_seconds = previous['training_steps'], previous['training_seconds']
+        history = previous['history']
+        print(f'resuming at step {steps} ({train_seconds / 60:.1f} min of training so far)', flush=True)
     while steps < args.max_steps and (time.perf_counter() - started) / 60 < args.max_minutes:
         more = min(args.round_steps, args.max_steps - steps)
         record = nb.train_melody_rnn(config, dataset['train'], train_dir, more, resume=steps > 0)
