@@ -3,8 +3,8 @@
 They import exactly the cells the notebook runs (cookbook.import_notebook_code) and check the
 recipe port, the log-mel front end, SpecAugment and the other augmentation, the log-mel CNN (and
 its depthwise-separable variant and the waveform variant) and its training, the 12-class
-false-accept rate, TFLite export with quantisation (int8 input and output), causal streaming
-detection and classifying a WAV of your own voice. The plumbing (loading, cache, split, tasks) is tested
+false-accept rate, TFLite export with quantisation (int8 input and output), the model trained for
+a stream and its detector, and classifying a WAV of your own voice. The plumbing (loading, cache, split, tasks) is tested
 through the package in test_cookbook_speech_commands.py.
 """
 import numpy as np
@@ -265,68 +265,39 @@ def test_tflite_float_and_quantised_models_match_keras(nb, tone_model, tmp_path)
 
 # --- streaming and your own voice ---------------------------------------------------------------
 
-def test_detect_commands_smooths_thresholds_and_waits(nb):
-    times = np.arange(0, 10, 0.1)
-    posteriors = np.zeros((len(times), 3))
-    posteriors[:, 0] = 1.0                      # class 0 (silence) everywhere...
-    posteriors[20:30] = [0, 1, 0]               # ...but keyword 1 for a second at 2-3 s
-    posteriors[60:70] = [0, 0, 1]               # and keyword 2 at 6-7 s
-    posteriors[45] = [0, 1, 0]                  # a single-window blip: smoothed away
-    smoothed, detections = nb.detect_commands(times, posteriors, keyword_ids=[1, 2], smooth=5,
-                                              threshold=0.6, refractory=1.0)
-    assert smoothed.shape == posteriors.shape
-    assert [label for _, label in detections] == [1, 2]
-    # causal: the third window of a keyword is the first whose past average reaches 0.6
-    assert detections[0][0] == pytest.approx(2.2) and detections[1][0] == pytest.approx(6.2)
+def test_stream_model_trains_on_stream_windows_without_label_smoothing(nb):
+    """train_stream_model: 12 classes, silence and partial-word examples, scores that reach 1."""
+    from cookbook import kws_stream as ks
+    x, y = tones((300, 700, 1100, 1500, 1900, 2300, 2700, 3100, 3500, 3900), 3, noise=0.0)
+    x[:, :4000] = 0
+    x[:, 12000:] = 0  # a 'word' in the middle of each clip
+    classes = ['_silence_', '_unknown_'] + [f'w{i}' for i in range(10)]
+    noise = ks.split_noise_by_time({'n.wav': 0.01 * np.random.default_rng(0).standard_normal(20 * SR)})
+    model, history = nb.train_stream_model(((x * 32767).astype(np.int16), y + 2), classes, noise['train'], 2,
+                                           batch_size=8, validation=((x * 32767).astype(np.int16)[:6], y[:6] + 2),
+                                           verbose=0)
+    assert model.output_shape == (None, 12) and len(history.history['loss']) == 2
+    assert 'val_accuracy' in history.history
+    assert model.loss.label_smoothing == 0.0
 
 
-def test_detect_commands_smoothing_uses_only_past_windows(nb):
-    times = np.arange(0, 3, 0.1)
-    posteriors = np.tile([1.0, 0.0], (len(times), 1))
-    posteriors[20:] = [0.0, 1.0]                # keyword 1 from 2.0 s on
-    smoothed, _ = nb.detect_commands(times, posteriors, keyword_ids=[1], smooth=4)
-    assert np.all(smoothed[:20, 1] == 0)        # nothing before the keyword: no look-ahead
-    np.testing.assert_allclose(smoothed[20:24, 1], [0.25, 0.5, 0.75, 1.0])
-    np.testing.assert_allclose(smoothed[0], posteriors[0])  # the first window: its own average
-
-
-def test_streaming_finds_the_commands_in_a_built_recording(nb, tone_model):
+def test_detector_finds_tone_commands_in_a_stream(nb, tone_model):
+    from cookbook import kws_stream as ks
     model, _ = tone_model
     x, y = tones((300, 2000), 3, noise=0.0, seed=7)
-    noise = [np.random.default_rng(3).standard_normal(3 * SR).astype(np.float32)]  # as in training
-    audio, events = sc.build_stream(x, y, noise, n_commands=4, noise_level=0.01, seed=2)
-    times, posteriors = nb.stream_posteriors(model, audio, hop_seconds=0.25)
-    assert posteriors.shape == (len(times), 2)
-    assert np.all(np.diff(times) == 0.25) and times[0] == 1.0  # each window's end
-    # the window that ends with each command says its class
+    audio, events, level = ks.command_stream(x, y, np.random.default_rng(0), gap_seconds=(1.0, 1.0))
+    audio += 0.01 * np.random.default_rng(3).standard_normal(len(audio)).astype(np.float32)  # as in training
+    predict = lambda w: model.predict(w, verbose=0)
+    times, probs = ks.posteriors(predict, audio, hop_seconds=0.05)
+    assert np.allclose(np.diff(times), 0.05)
+    # the window that holds each command says its class
     for start, label in events:
         end = np.argmin(np.abs(times - (start + 1.0)))
-        assert posteriors[end].argmax() == label
-
-
-def test_stream_scores_cover_the_grid_and_count_background_alarms(nb, tone_model):
-    model, _ = tone_model
-    x, y = tones((300, 2000), 3, noise=0.0, seed=7)
-    noise = [np.random.default_rng(3).standard_normal(3 * SR).astype(np.float32)]
-    audio, events = sc.build_stream(x, y, noise, n_commands=3, noise_level=0.01, seed=2)
-    background = np.tile(x[0], 4)  # a 300 Hz tone all along: every window says class 0
-    scores = nb.stream_scores(model, audio, events, background, keyword_ids=[0, 1], smooths=(1, 3),
-                              thresholds=(0.5, 0.99))
-    assert [(s['smooth'], s['threshold']) for s in scores] == [(1, 0.5), (1, 0.99), (3, 0.5), (3, 0.99)]
-    low = scores[0]
-    assert low['hits'] + low['misses'] == 3 and low['found'] == low['hits'] / 3
-    # four seconds of "keyword 0" with at most one detection a second: about 4 alarms in 4 s
-    assert 2 <= low['per_minute'] * 4 / 60 <= 4 and low['per_hour'] == pytest.approx(low['per_minute'] * 60)
-
-
-def test_choose_detector_prefers_most_found_within_the_alarm_budget(nb):
-    scores = [dict(smooth=1, threshold=0.5, found=1.0, hits=10, stream_false_alarms=9, per_minute=5.0),
-              dict(smooth=3, threshold=0.6, found=0.9, hits=9, stream_false_alarms=1, per_minute=0.5),
-              dict(smooth=5, threshold=0.8, found=0.7, hits=7, stream_false_alarms=0, per_minute=0.0)]
-    assert nb.choose_detector(scores)['smooth'] == 3
-    assert nb.choose_detector(scores, max_per_minute=0.1)['smooth'] == 5
-    # none within the budget: the fewest false alarms per command found
-    assert nb.choose_detector(scores[:1] + [dict(scores[1], per_minute=2.0)], max_per_minute=0.1)['smooth'] == 3
+        assert probs[end].argmax() == label
+    # both classes are 'keywords' here, so gaps of silence hold false alarms for one of them at most;
+    # the detector still finds every command once
+    counts = ks.score(ks.detect(times, probs, [0, 1], ks.Detector(0.6, rearm=0.3, min_windows=2)), events, [0, 1])
+    assert counts['hits'] == len(events) and counts['duplicate'] == 0
 
 
 def test_your_own_voice_wav_is_decoded_and_classified(nb, tone_model, tmp_path):
@@ -337,3 +308,44 @@ def test_your_own_voice_wav_is_decoded_and_classified(nb, tone_model, tmp_path):
     clip = sc.decode_wav(path)
     assert clip.shape == (SR,)
     assert model.predict(clip[None], verbose=0)[0].argmax() == 1  # the 2 kHz class
+
+
+# --- the settings cell ----------------------------------------------------------------------------
+
+def run_settings(monkeypatch, gpu, env=None):
+    """Run the notebook's settings cell as it stands, with or without a GPU and with env settings."""
+    import json
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / 'notebooks' / '01_voice_commands.ipynb'
+    cells = json.loads(path.read_text())['cells']
+    source = ''.join(next(c for c in cells if c.get('id') == 'settings')['source'])
+    for name in ('COOKBOOK_FAST', 'SPEECH_COMMANDS_EPOCHS', 'SPEECH_COMMANDS_RECIPE_EPOCHS',
+                 'SPEECH_COMMANDS_MAX_TRAIN', 'SPEECH_COMMANDS_WORDS', 'SPEECH_COMMANDS_TASK'):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cookbook, 'gpu_available', lambda: gpu)
+    namespace = {'cookbook': cookbook}
+    exec(source, namespace)
+    return namespace
+
+
+def test_settings_on_a_cpu_state_what_runs_and_keep_what_the_reader_set(monkeypatch, capsys):
+    s = run_settings(monkeypatch, gpu=False)
+    assert (s['EPOCHS'], s['RECIPE_EPOCHS'], s['MAX_TRAIN']) == (8, 1, 3000)
+    out = capsys.readouterr().out
+    assert '8 CNN epochs, 1 epoch(s) of the book' in out and 'at most 3,000' in out
+    s = run_settings(monkeypatch, gpu=False, env={'SPEECH_COMMANDS_EPOCHS': '20', 'SPEECH_COMMANDS_RECIPE_EPOCHS': '8',
+                                                  'SPEECH_COMMANDS_MAX_TRAIN': '0'})
+    assert (s['EPOCHS'], s['RECIPE_EPOCHS'], s['MAX_TRAIN']) == (20, 8, None)  # never lowered
+    out = capsys.readouterr().out
+    assert '20 CNN epochs, 8 epoch(s) of the book' in out and 'all training clips' in out
+    s = run_settings(monkeypatch, gpu=True)
+    assert (s['EPOCHS'], s['RECIPE_EPOCHS'], s['MAX_TRAIN']) == (40, 30, None)
+    assert 'No GPU' not in capsys.readouterr().out
+
+
+def test_settings_words_tolerate_spaces(monkeypatch):
+    assert run_settings(monkeypatch, gpu=True)['WORDS'] == ['bed', 'bird', 'tree']
+    s = run_settings(monkeypatch, gpu=True, env={'SPEECH_COMMANDS_WORDS': 'yes, no ,up'})
+    assert s['WORDS'] == ['yes', 'no', 'up']
