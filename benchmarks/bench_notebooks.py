@@ -38,6 +38,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -124,11 +125,16 @@ def timed(name, command, cwd, env, timeout=None):
     cpu_before = children_cpu()
     start = time.perf_counter()
     with open(log, 'w') as out:
+        # Its own process group, so that a timeout or Ctrl-C stops the kernels it started too.
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         try:
-            code = subprocess.run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=timeout).returncode
-        except subprocess.TimeoutExpired:
-            code = 'timeout'
+            code = process.wait(timeout=timeout)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt) as stop:
+            stop_group(process)
+            if isinstance(stop, KeyboardInterrupt):
+                raise
+            code = f'timeout after {timeout} s'
     wall = time.perf_counter() - start
     cpu = children_cpu() - cpu_before
     tail = log.read_text(errors='replace').strip().splitlines()[-8:]
@@ -136,6 +142,19 @@ def timed(name, command, cwd, env, timeout=None):
     if code != 0:
         say('\n'.join('    ' + line for line in tail))
     return wall, cpu, code, tail
+
+
+def stop_group(process):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def keep_executed(clone, name):

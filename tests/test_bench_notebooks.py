@@ -38,6 +38,19 @@ def test_cpu_time_counts_the_commands_children(tmp_path, monkeypatch):
     assert (tmp_path / 'logs' / 'spin.log').read_text().strip() == 'done'
 
 
+def test_a_timeout_stops_the_command_and_what_it_started(tmp_path, monkeypatch):
+    psutil = pytest.importorskip('psutil')
+    monkeypatch.setattr(bench_notebooks, 'LOG_DIR', tmp_path / 'logs')
+    monkeypatch.setattr(bench_notebooks, 'REPO_ROOT', tmp_path)
+    pid_file = tmp_path / 'grandchild.pid'
+    code = (f'import subprocess, sys; p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]); '
+            f'open({str(pid_file)!r}, "w").write(str(p.pid)); p.wait()')
+    wall, cpu, status, _ = bench_notebooks.timed('hang', [sys.executable, '-c', code], tmp_path, None, timeout=3)
+    assert status == 'timeout after 3 s' and wall < 30
+    grandchild = int(pid_file.read_text())
+    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+
+
 @pytest.fixture
 def fake_runs(tmp_path, monkeypatch):
     """Bench with no clone and no command: `timed` answers with what the test says."""
