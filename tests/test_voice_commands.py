@@ -294,10 +294,18 @@ def test_detector_finds_tone_commands_in_a_stream(nb, tone_model):
     for start, label in events:
         end = np.argmin(np.abs(times - (start + 1.0)))
         assert probs[end].argmax() == label
-    # both classes are 'keywords' here, so gaps of silence hold false alarms for one of them at most;
-    # the detector still finds every command once
-    counts = ks.score(ks.detect(times, probs, [0, 1], ks.Detector(0.6, rearm=0.3, min_windows=2)), events, [0, 1])
-    assert counts['hits'] == len(events) and counts['duplicate'] == 0
+    # The tone model has no silence class; gate it by how much of the window holds a tone, so that
+    # the scores fall between commands as a 12-class model's do, and the detector re-arms.
+    def gated(windows):
+        frames = windows.reshape(len(windows), -1, 320)
+        covered = np.mean(np.sqrt(np.mean(frames ** 2, axis=2)) > 0.05, axis=1)[:, None]
+        p = model.predict(windows, verbose=0) * covered
+        return np.hstack([1 - covered, p])  # class 0: silence, classes 1-2: the tones
+    times, probs = ks.posteriors(gated, audio, hop_seconds=0.05)
+    shifted = [(start, label + 1) for start, label in events]
+    detections = ks.detect(times, probs, [1, 2], ks.Detector(0.6, rearm=0.3, min_windows=2))
+    counts = ks.score(detections, shifted, [1, 2])
+    assert counts['hits'] == len(events) and counts['false_alarms'] == 0
 
 
 def test_your_own_voice_wav_is_decoded_and_classified(nb, tone_model, tmp_path):
