@@ -244,9 +244,24 @@ def slug(name):
 # The held-out evaluation
 # --------------------------------------------------------------------------------------
 
+class Prefixed:
+    """Results whose keys all start with ``prefix`` (a second bundle beside the shipped one)."""
+
+    def __init__(self, inner, prefix):
+        self.inner, self.prefix = inner, prefix
+
+    def add(self, key, *args, **kwargs):
+        return self.inner.add(self.prefix + key, *args, **kwargs)
+
+    def save(self):
+        return self.inner.save()
+
+
 def evaluate(args):
     started = time.perf_counter()
     out = results.Results('melody', quick=args.quick)
+    if args.prefix:
+        out = Prefixed(out, args.prefix)
     tunes, report = midi.corpus_with_cache(args.tunes_cache, args.tunes or None)
     split = midi.read_folk_split(args.split)
     train_tunes, holdout_tunes = midi.split_by_ids(tunes, split, complete=not args.tunes)
@@ -366,6 +381,8 @@ def evaluate(args):
         value, low, high = gain[figure]
         out.add(key, value, 'bundle minus best baseline', data, kind='difference', format='+.3f',
                 low=low, high=high, n=args.resamples, note='95 % bootstrap interval over held-out tunes')
+    if args.update_record:
+        update_record(bundle, scored, choices, model, gain, best_name, data, args)
     text = mb.verdict('The shipped bundle', gain['log_likelihood_per_step'], label(best_name, choices[best_name]))
     out.add('verdict', text, 'sentence', data, kind='text')
     log('\n' + text)
@@ -398,8 +415,32 @@ def evaluate(args):
                         kind='statistic', format='.2f', std=float(np.std(values)), n=len(values), row=name)
 
     if args.old_bundle:
-        old_bundle_first_look(args, out, tunes, split, choices[best_ngram], best_ngram, k, config)
+        first_look = out.inner if isinstance(out, Prefixed) else out
+        old_bundle_first_look(args, first_look, tunes, split, choices[best_ngram], best_ngram, k, config)
     out.save()
+
+
+def update_record(bundle, scored, choices, model, gain, best_name, data, args):
+    """Write the comparison into the bundle's JSON record (beside the .mag)."""
+    import json
+    path = Path(bundle).with_suffix('.json')
+    record = json.loads(path.read_text())
+    figures = ('log_likelihood_per_step', 'log_likelihood_per_note', 'accuracy', 'onset_accuracy')
+    record['baselines_on_holdout'] = {
+        label(name, choices.get(name, {})): {k: round(float(mb.summary(row)[k]), 4) for k in figures}
+        for name, row in scored.items()}
+    record['holdout_scores'] = {k: round(float(v), 4) for k, v in mb.summary(model).items()}
+    record['best_baseline'] = label(best_name, choices[best_name])
+    record['gain_over_best_baseline'] = {k: [round(float(x), 4) for x in v] for k, v in gain.items()}
+    record['comparison'] = (f'{data}; baselines chosen on validation tunes from the training side; '
+                            f'gain = bundle minus best baseline with a 95 % bootstrap interval over '
+                            f'held-out tunes ({args.resamples} resamples); benchmarks/bench_melody.py, '
+                            'benchmarks/results/melody.json')
+    record.pop('baseline', None)
+    record.pop('baselines', None)
+    with cookbook.atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=1) + '\n')
+    log(f'comparison written into {path}')
 
 
 def old_bundle_first_look(args, out, tunes, split, choice, name, k, config):
@@ -529,6 +570,10 @@ def main():
     parser.add_argument('--split', default=None, help='default: the file beside the shipped bundle')
     parser.add_argument('--bundle', default=os.environ.get('MELODY_BUNDLE') or None)
     parser.add_argument('--old-bundle', default=None, help='the bundle shipped before the split by tune')
+    parser.add_argument('--update-record', action='store_true',
+                        help="write the comparison into the bundle's JSON record")
+    parser.add_argument('--prefix', default='',
+                        help='start every key with this (figures of a bundle that does not ship)')
     parser.add_argument('--bundle-split', default='tune', choices=('tune', 'position'),
                         help="the split --bundle was trained on: 'tune' (the stored split by tune) or "
                              "'position' (the first bundle's; scored on its held-out tunes without twins)")

@@ -372,7 +372,7 @@ def test_verdict_is_on_likelihood_against_the_best_baseline(capsys):
     assert 'point estimate' in text
     assert 'better than every baseline' in midi.verdict('model', good, baselines, {'n-gram': (0.1, 0.5)})
     assert 'no better than n-gram' in midi.verdict('model', good, baselines, {'n-gram': (-0.1, 0.5)})
-    assert 'worse than the best' in midi.verdict('model', good, baselines, {'n-gram': (-0.5, -0.1)})
+    assert 'worse than n-gram' in midi.verdict('model', good, baselines, {'n-gram': (-0.5, -0.1)})
     accurate_but_unlikely = {'accuracy': 0.9, 'log_likelihood_per_step': -1.7, 'steps': 10}
     text = midi.verdict('model', accurate_but_unlikely, baselines)
     assert 'no better than n-gram' in text and '-0.200' in text
@@ -675,3 +675,26 @@ def test_sheet_music_svg_shows_every_note_and_colours_the_continuation(tmp_path)
     assert midi.GENERATED_COLOUR not in plain.lower()
     midi.show_sheet_music(midi.twinkle_twinkle(), svg_path=tmp_path / 'twinkle.svg')
     assert (tmp_path / 'twinkle.svg').read_text().count('class="note"') == 14
+
+
+def test_gpu_is_what_tensorflow_can_use(monkeypatch):
+    import tensorflow as tf
+    monkeypatch.setattr(tf.config, 'list_physical_devices', lambda kind=None: ['GPU:0'] if kind == 'GPU' else [])
+    assert midi.tensorflow_gpu() is True
+    monkeypatch.setattr(tf.config, 'list_physical_devices', lambda kind=None: [])
+    assert midi.tensorflow_gpu() is False  # a card plugged in but unusable is no GPU
+
+
+def test_corpus_cache_is_read_back_without_parsing(tmp_path, monkeypatch):
+    cache = tmp_path / 'corpus.pkl'
+    tunes, report = midi.corpus_with_cache(cache, 3)
+    assert cache.is_file() and len(tunes) == 3 and report['read'] == 3
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError('the cache was not used')
+    monkeypatch.setattr(midi, 'corpus_tunes', no_parsing)
+    again, _ = midi.corpus_with_cache(cache, 3)
+    assert [t.id for t in again] == [t.id for t in tunes] and again[0] == tunes[0]
+    assert len(midi.corpus_with_cache(cache, 2)[0]) == 2  # fewer than stored: still no parsing
+    with pytest.raises(AssertionError, match='not used'):
+        midi.corpus_with_cache(cache, 5)  # more than stored: parsed again

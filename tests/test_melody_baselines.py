@@ -137,6 +137,11 @@ def test_bootstrap_intervals_over_tunes():
     mixed = _scores([-6, -12, -18])  # better on one tune, worse on another
     value, low, high = mb.bootstrap_difference(mixed, same, resamples=500)['log_likelihood_per_step']
     assert low < 0 < high
+    # a tune that gave no melody (0 steps) is left out of the resampling, not a NaN
+    empty = _scores([-8, -10, 0], steps=(10, 10, 0), notes=(4, 4, 0), correct=(5, 5, 0), onset=(2, 2, 0))
+    base = _scores([-9, -12, 0], steps=(10, 10, 0), notes=(4, 4, 0), correct=(5, 5, 0), onset=(2, 2, 0))
+    diff = mb.bootstrap_difference(empty, base, resamples=300)
+    assert all(np.isfinite(v).all() for v in diff.values())
     with pytest.raises(ValueError, match='same tunes'):
         mb.bootstrap_difference(same, _scores([-1, -1, -1], steps=(10, 10, 9)))
     assert 'better than' in mb.verdict('m', (0.1, 0.05, 0.15), 'KN')

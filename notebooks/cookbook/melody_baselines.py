@@ -318,18 +318,26 @@ def bootstrap_difference(a: dict, b: dict, resamples: int = 2000, seed: int = 0,
         raise ValueError('the two models were not scored on the same tunes and steps')
     point_a, point_b = summary(a), summary(b)
     keys = ('log_likelihood_per_step', 'log_likelihood_per_note', 'accuracy', 'onset_accuracy')
+    scored = a['steps'] > 0  # a tune that gave no melody has nothing to resample
+    a = {k: v[scored] for k, v in a.items()}
+    b = {k: v[scored] for k, v in b.items()}
     rng = np.random.default_rng(seed)
     n = len(a['steps'])
     draws = {key: [] for key in keys}
     for _ in range(resamples):
         pick = rng.integers(0, n, n)
+        if not a['notes'][pick].sum():
+            for key in keys:
+                draws[key].append(np.nan)
+            continue
         sa = summary({k: v[pick] for k, v in a.items()})
         sb = summary({k: v[pick] for k, v in b.items()})
         for key in keys:
             draws[key].append(sa[key] - sb[key])
     tail = (1 - level) / 2 * 100
-    return {key: (point_a[key] - point_b[key], float(np.percentile(draws[key], tail)),
-                  float(np.percentile(draws[key], 100 - tail))) for key in keys}
+    # a resample without a single note has no per-note figure: such draws are skipped
+    return {key: (point_a[key] - point_b[key], float(np.nanpercentile(draws[key], tail)),
+                  float(np.nanpercentile(draws[key], 100 - tail))) for key in keys}
 
 
 def verdict(name: str, gain: tuple[float, float, float], baseline: str) -> str:

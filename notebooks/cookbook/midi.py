@@ -103,8 +103,8 @@ def corpus_with_cache(cache: str | os.PathLike | None, max_tunes: int | None = N
     from note_seq.protobuf import music_pb2
     if cache and Path(cache).is_file():
         stored = pickle.loads(Path(cache).read_bytes())
-        if stored.get('max_tunes', None) == max_tunes or (
-                max_tunes is not None and stored.get('max_tunes') is None):
+        held = stored.get('max_tunes')  # None: the whole corpus
+        if held is None or (max_tunes is not None and max_tunes <= held):
             tunes = [music_pb2.NoteSequence.FromString(b) for b in stored['tunes']]
             return (tunes[:max_tunes] if max_tunes else tunes), stored['report']
     tunes, report = corpus_tunes(max_tunes)
@@ -604,19 +604,20 @@ def verdict(name: str, scores: dict, baselines: dict, intervals: dict | None = N
     key = 'log_likelihood_per_step'
     best = max(baselines, key=lambda base: baselines[base][key])
     gain = scores[key] - baselines[best][key]
-    figures = f'{gain:+.3f} nats per step against {best}'
     if intervals and best in intervals:
         low, high = intervals[best]
-        figures += f' (95 % interval {low:+.3f} to {high:+.3f})'
+        figures = f'{gain:+.3f} nats per step (95 % interval {low:+.3f} to {high:+.3f})'
         if low > 0:
-            return f'{name} predicts the held-out tunes better than every baseline: {figures}.'
+            return (f'{name} predicts the held-out tunes better than every baseline: {figures} '
+                    f'over the best, {best}.')
         if high < 0:
-            return f'{name} predicts the held-out tunes worse than the best baseline: {figures}.'
+            return f'{name} predicts the held-out tunes worse than {best}: {figures}.'
         return f'{name} is no better than {best} on the held-out tunes: {figures}.'
     if gain > 0:
         return (f'{name} gives the held-out labels a higher likelihood than every baseline: '
-                f'{figures} (one point estimate, no interval over tunes).')
-    return f'{name} is no better than {best} on the held-out tunes: {figures}.'
+                f'{gain:+.3f} nats per step over the best, {best} (one point estimate, no '
+                'interval over tunes).')
+    return f'{name} is no better than {best} on the held-out tunes: {gain:+.3f} nats per step.'
 
 
 @contextlib.contextmanager
