@@ -14,7 +14,7 @@ released checkpoints; time per frame does not depend on the weights):
    `griffin_lim_seconds`).
 3. ten sentences: `dctts.synthesize` of the ten garden-path sentences in one call, median of 3
    runs: `ten_sentences_rtf` (target <= 0.10).
-4. griffin-lim (--griffin-lim): spectral convergence of plain Griffin-Lim (50 iterations, the
+4. griffin-lim (--griffin-lim, or whenever --ljspeech/LJSPEECH_DIR is set without --timing): spectral convergence of plain Griffin-Lim (50 iterations, the
    repository's setting) and fast Griffin-Lim (momentum 0.99) on the magnitude spectrograms of real
    recordings (--ljspeech: an LJSpeech-format folder). The number of fast iterations is chosen on
    the first half of the clips (the fewest whose mean spectral convergence is at most plain 50's)
@@ -102,6 +102,18 @@ def bench_one_sentence(text2mel, ssrn, text, runs, out, weights):
     data = f'{text!r}, {weights}, {frames} mel frames, {audio_s:.2f} s of audio'
     out.add('one_sentence_rtf', total / audio_s, 'compute s per audio s', data=data, kind='time', format='.2f',
             seconds=round(total, 4), audio_seconds=round(audio_s, 3), runs=runs, all_seconds=[round(t, 4) for t in totals])
+    threads = torch.get_num_threads()
+    if threads > 1:  # thread settings: the same synthesis with one PyTorch thread, in the same run
+        torch.set_num_threads(1)
+        try:
+            one = statistics.median(timed(dctts.synthesize, text2mel, ssrn, text, warn=False)[0] for _ in range(runs))
+        finally:
+            torch.set_num_threads(threads)
+        print(f'    with 1 PyTorch thread instead of {threads}: {one:.3f} s (real-time factor {one / audio_s:.3f})')
+        out.add('one_sentence_rtf_one_thread', one / audio_s, 'compute s per audio s', kind='time', format='.2f',
+                data=data + ', one PyTorch thread', seconds=round(one, 4), runs=runs)
+        out.add('one_thread_over_default', one / total, 'x', kind='ratio', format='.2f',
+                data=f'{data}: time with one PyTorch thread / with {threads}')
     for key, value, what in (('text2mel_seconds', t_decode, 'Text2Mel (text encoder + incremental decoding)'),
                              ('ssrn_seconds', t_ssrn, 'SSRN'),
                              ('griffin_lim_seconds', t_gl, f'Griffin-Lim, {dctts.FAST_N_ITER} fast iterations, '
@@ -189,10 +201,12 @@ def bench_training(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--timing', action='store_true', help='parts 1-3 only (the default runs them too)')
+    parser.add_argument('--timing', action='store_true', help='parts 1-3 only (the quoted timings)')
     parser.add_argument('--quick', action='store_true', help='a short run of parts 1-3 into outputs/bench-quick/')
     parser.add_argument('--skip-timing', action='store_true', help='skip parts 1-3')
-    parser.add_argument('--griffin-lim', action='store_true', help='part 4: needs --ljspeech or LJSPEECH_DIR')
+    parser.add_argument('--griffin-lim', action='store_true',
+                        help='part 4 (also run without this flag when --ljspeech or LJSPEECH_DIR is set, '
+                             'unless --timing): needs real recordings')
     parser.add_argument('--ljspeech', default=os.environ.get('LJSPEECH_DIR'),
                         help='an LJSpeech-format folder of real recordings (default: $LJSPEECH_DIR)')
     parser.add_argument('--max-clips', type=int, default=32)
@@ -229,7 +243,7 @@ def main(argv=None):
         ok = bench_decoder(text2mel, ids, steps, out)
         bench_one_sentence(text2mel, ssrn, args.text, 2 if args.quick else 5, out, weights)
         bench_ten_sentences(text2mel, ssrn, 1 if args.quick else 3, out, weights)
-    if args.griffin_lim:
+    if args.griffin_lim or (args.ljspeech and not args.timing):
         bench_griffin_lim(args.ljspeech, 6 if args.quick else args.max_clips, out)
     if args.train_data:
         bench_training(args)

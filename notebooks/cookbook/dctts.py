@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import math
 import os
 from collections import OrderedDict
@@ -354,10 +355,13 @@ def decode(text2mel, texts, max_T=hp.max_T, stop=True):
 # From magnitudes to sound: Griffin-Lim, plain and fast
 # ---------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=8)
 def _window(n_fft=hp.n_fft, win=hp.win_length):
     """The Hann window of win_length samples, centred in n_fft (as librosa and torch pad it)."""
     window = scipy.signal.get_window('hann', win).astype(np.float32)
-    return np.pad(window, ((n_fft - win) // 2, (n_fft - win + 1) // 2))
+    window = np.pad(window, ((n_fft - win) // 2, (n_fft - win + 1) // 2))
+    window.flags.writeable = False
+    return window
 
 
 def stft(y, n_fft=hp.n_fft, hop=hp.hop_length, win=hp.win_length):
