@@ -90,13 +90,13 @@ class C(nn.Module):
         layer, the kernel as one matrix and the last (k-1)*dilation inputs."""
         if self not in cache:
             k = self.conv.kernel_size[0]  # (C_out, C_in, k) -> (C_out, k*C_in), oldest tap first
-            cache[self] = (self.conv.weight.permute(0, 2, 1).reshape(self.conv.out_channels, -1).t(),
+            cache[self] = (self.conv.weight.permute(0, 2, 1).reshape(self.conv.out_channels, -1).contiguous(),
                            [x.new_zeros(x.shape)] * self.padding, k)
         weight, past, k = cache[self]
         taps = [past[len(past) - j * self.dilation] for j in range(k - 1, 0, -1)] + [x]
         past.append(x)
         del past[0]                                         # keep (k-1)*dilation inputs
-        y = torch.addmm(self.conv.bias, torch.cat(taps, 1) if k > 1 else x, weight)
+        y = F.linear(torch.cat(taps, 1) if k > 1 else x, weight, self.conv.bias)
         if hasattr(self, 'layer_norm'):
             y = F.layer_norm(y, y.shape[1:], self.layer_norm.weight, self.layer_norm.bias, self.layer_norm.eps)
         return F.relu(y) if self.relu else y
