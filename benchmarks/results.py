@@ -232,6 +232,14 @@ def _atomic_write(path: Path, text: str):
         tmp.write(text)
         tmp.flush()
         os.fsync(tmp.fileno())
+        # mkstemp makes the file private (0600); give it the mode the file had, else the usual one.
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp.name, mode)
     try:
         os.replace(tmp.name, path)
     except BaseException:

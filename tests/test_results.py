@@ -69,6 +69,25 @@ def test_a_run_is_written_with_its_figures_and_where_it_ran(tmp_path, monkeypatc
     assert not list(tmp_path.glob('*.part')) and not list(tmp_path.glob('.*.part'))
 
 
+def test_files_keep_their_mode_and_new_ones_get_the_usual_one(tmp_path, monkeypatch):
+    _quiet(monkeypatch)
+    old_umask = os.umask(0o022)
+    try:
+        path = _write(tmp_path, figures={'rtf': (0.2, None, {})})
+        assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+        path.chmod(0o664)
+        _write(tmp_path, figures={'rtf': (0.3, None, {})})
+        assert path.stat().st_mode & 0o777 == 0o664
+        readme = tmp_path / 'README.md'
+        readme.write_text('<!--fig tts/rtf-->0.2<!--/fig-->\n')
+        readme.chmod(0o644)
+        results.quote_problems(tmp_path, write=True)
+        assert readme.read_text() == '<!--fig tts/rtf-->0.3<!--/fig-->\n'
+        assert readme.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old_umask)
+
+
 def test_numpy_values_become_plain_json(tmp_path, monkeypatch):
     np = pytest.importorskip('numpy')
     _quiet(monkeypatch)
