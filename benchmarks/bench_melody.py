@@ -237,7 +237,8 @@ def print_statistics(rows):
 
 
 def slug(name):
-    return ''.join(c if c.isalnum() else '_' for c in name.lower()).strip('_').replace('__', '_')
+    import re
+    return re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
 
 
 # --------------------------------------------------------------------------------------
