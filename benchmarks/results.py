@@ -406,7 +406,9 @@ def _rewrite_text(text, results, where, problems):
             return match[0]
         doc, figure = _figure(results, ref)
         run = doc['runs'].get(figure['run'], {})
-        if figure.get('busy'):
+        field = ref.split('/', 1)[1].partition('.')[2] or 'value'
+        timed_field = isinstance(figure.get(field), (int, float)) and field not in ('n', 'seeds')
+        if figure.get('busy') and timed_field:  # its data or count is not a time
             problems.append({'where': where, 'ref': ref, 'kind': 'busy', 'message':
                              f'an absolute time measured while other processes used {run.get("other_cores")} '
                              f'cores ({run.get("date")}): measure it again alone'})

@@ -404,9 +404,10 @@ def test_quotes_of_busy_times_and_quick_runs_are_reported(tmp_path, monkeypatch)
     quick.save()
     (tmp_path / 'README.md').write_text('<!--fig tts/one_sentence_rtf-->0.2<!--/fig--> '
                                         '<!--fig tts/decoder_speedup-->14<!--/fig--> '
+                                        '<!--fig tts/one_sentence_rtf.data-->one sentence<!--/fig--> '
                                         '<!--fig melody/bundle_nats_per_step-->-1.1<!--/fig-->\n')
     problems, count = results.quote_problems(tmp_path)
-    assert count == 3
+    assert count == 4  # the busy time's data is not a time: quoting it is fine
     assert _by_kind(problems) == {'busy': [('README.md', 'tts/one_sentence_rtf')],
                                   'quick': [('README.md', 'melody/bundle_nats_per_step')]}
 
