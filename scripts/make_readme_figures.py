@@ -110,7 +110,7 @@ def text_to_speech(args) -> Path:
     hp = nb.hp
 
     mel, mag = nb.wav_to_spectrograms(wav_path)  # (T/4, 80) and (T, 1025), normalised to [0, 1]
-    heard = nb.magnitude_to_wav(torch.from_numpy(mag.T.copy()))  # Griffin-Lim, 50 iterations
+    heard = nb.magnitude_to_wav(torch.from_numpy(mag.T.copy()), n_iter=50, momentum=0.0)  # plain Griffin-Lim, 50 iterations
     original, _ = librosa.effects.trim(librosa.load(str(wav_path), sr=hp.sr)[0])
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.4), layout='constrained')
