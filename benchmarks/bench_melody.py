@@ -8,7 +8,7 @@ Default part (held-out evaluation), written as benchmark `melody` (benchmarks/re
      every baseline sees exactly the model's labels and steps, kept per tune;
   3. validation tunes taken from the training side (whole groups, 10 %, seed 1) choose: the order
      (1..--max-order) of an interpolated modified Kneser-Ney n-gram over the labels, with and
-     without the step's position in the bar; the window (1, 2 or 4 steps) and L2 penalty of a
+     without the step's position in the bar; the window (1 or 2 steps; --windows) and L2 penalty (--l2s) of a
      softmax regression on lookback_rnn's own input features. The best of these on validation is
      "the best baseline". Then everything is refitted on all training tunes and scored once on
      the held-out tunes, next to the bundle (its own graph, temperature 1);
@@ -580,7 +580,7 @@ def main():
                              "'position' (the first bundle's; scored on its held-out tunes without twins)")
     parser.add_argument('--tunes', type=int, default=0, help='0: the whole corpus')
     parser.add_argument('--max-order', type=int, default=12)
-    parser.add_argument('--windows', default='1,2,4', type=lambda t: [int(x) for x in t.split(',')])
+    parser.add_argument('--windows', default='1,2', type=lambda t: [int(x) for x in t.split(',')])
     parser.add_argument('--l2s', default='1e-4', type=lambda t: [float(x) for x in t.split(',')])
     parser.add_argument('--max-iter', type=int, default=100)
     parser.add_argument('--baseline-cache', default=None,
