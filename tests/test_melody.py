@@ -290,3 +290,21 @@ def test_the_notebook_and_the_shipped_bundles_script_use_one_split():
     assert 'midi.split_by_ids(tunes, split)' in script and 'split_tunes(' not in script
     assert 'midi.read_folk_split(args.split)' in script
     assert f"default=str(midi.SHIPPED_DIR / midi.FOLK_SPLIT_FILE)" in script
+
+
+def test_encode_tunes_keeps_the_pipelines_melodies_per_tune(tiny):
+    """The per-tune encoding the baselines and the bootstrap use gives exactly the melodies of the
+    held-out TFRecord, and the bundle's probabilities over them are the ones evaluate_bundle scores."""
+    import numpy as np
+    encoded = nb.encode_tunes(tiny['config'], tiny['holdout_tunes'])
+    assert len(encoded) == len(tiny['holdout_tunes'])
+    ours = sorted(tuple(y) for melodies in encoded for _, y, _ in melodies)
+    pipeline = sorted(tuple(y) for _, y in midi.read_sequence_examples(tiny['dataset']['holdout']))
+    assert ours == pipeline
+    melodies = [(x, y) for m in encoded for x, y, _ in m]
+    p = nb.bundle_probabilities(tiny['bundle'], melodies)
+    labels = np.concatenate([y for _, y in melodies])
+    assert p.shape == (len(labels), 38) and np.allclose(p.sum(1), 1, atol=1e-4)
+    scores = nb.evaluate_bundle(tiny['bundle'], tiny['dataset']['holdout'])
+    assert scores['log_likelihood_per_step'] == pytest.approx(np.log(p[np.arange(len(labels)), labels]).mean(), abs=1e-4)
+    assert all(o.dtype == bool and len(o) == len(y) for m in encoded for _, y, o in m)
