@@ -214,8 +214,8 @@ def test_the_section_counts_new_steps_after_the_primer():
 def test_a_released_bundle_that_cannot_be_fetched_or_loaded_falls_back(tmp_path, monkeypatch, capsys):
     corrupt = tmp_path / 'attention_rnn.mag'
     corrupt.write_bytes(b'\x08\x01 not a bundle' * 50)
-    monkeypatch.setattr(nb.cookbook, 'fetch_asset', lambda name: corrupt)
-    path, generator = nb.released_or_shipped('attention_rnn')
+    monkeypatch.setattr(cookbook.assets, 'fetch_asset', lambda name: corrupt)
+    path, generator = midi.released_or_shipped('attention_rnn', nb.load_melody_rnn)
     try:
         assert path == midi.shipped_bundle()
         assert generator.details.id == midi.read_bundle(path).generator_details.id
@@ -226,10 +226,12 @@ def test_a_released_bundle_that_cannot_be_fetched_or_loaded_falls_back(tmp_path,
 
     def offline(name):
         raise cookbook.DownloadError(f'{name}: no network')
-    monkeypatch.setattr(nb.cookbook, 'fetch_asset', offline)
-    path, generator = nb.released_or_shipped('basic_rnn')
+    monkeypatch.setattr(cookbook.assets, 'fetch_asset', offline)
+    path, generator = midi.released_or_shipped('basic_rnn', nb.load_melody_rnn)
     generator.close()
     assert path == midi.shipped_bundle() and 'no network' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='valid configurations'):
+        midi.released_or_shipped('jazz_rnn', nb.load_melody_rnn)
 
 
 def test_a_bundle_named_by_the_reader_is_not_replaced(tiny, tmp_path):

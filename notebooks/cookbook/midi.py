@@ -71,6 +71,21 @@ def shipped_bundle(config: str | None = None) -> Path | None:
     return found[0] if found else None
 
 
+def released_or_shipped(config: str, load):
+    """Magenta's released bundle for ``config``, loaded with ``load(path, config)``; if it cannot be
+    downloaded or loaded (offline, fast mode, a file that does not restore), the bundle this
+    project ships, with a notice saying why. Returns (path, generator)."""
+    from . import assets
+    try:
+        path = assets.fetch_asset(f'melody_rnn_{check_config(config)}')  # downloaded once into checkpoints/
+        return path, load(path, config)
+    except (assets.DownloadError, KeyError, OSError, BundleError) as err:
+        path = shipped_bundle()
+        env.notice(f'The released {config} bundle cannot be used ({type(err).__name__}: {err}). '
+                   f'Continuing with the bundle this project trained on folk tunes: {path.name}.')
+        return path, load(path)
+
+
 # --------------------------------------------------------------------------------------
 # The music21 folk corpus
 # --------------------------------------------------------------------------------------
