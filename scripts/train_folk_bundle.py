@@ -15,11 +15,12 @@ it stops by itself after --max-steps or --max-minutes. The comparison with the b
 --make-split computes that split from the corpus (midi.make_folk_split: whole groups of
 duplicates held out, seed 0, 10 %) and writes the split file, then stops.
 
-The shipped bundle (2026-12-07), trained on two shared CPU cores:
+The shipped bundle (2026-12-07), trained on two CPU cores shared with other jobs:
     .venv/bin/python scripts/train_folk_bundle.py --make-split --tunes-cache /tmp/folk_corpus.pkl
     nice -n 10 nohup .venv/bin/python scripts/train_folk_bundle.py --tunes-cache /tmp/folk_corpus.pkl \
-        --max-steps 1800 --max-minutes 110 --out /tmp/folk_new --work /tmp/folk_bundle_new
-and then the new folk_lookback_rnn.mag/.json copied into checkpoints/shipped/ once checked.
+        --max-steps 1800 --max-minutes 62 --out /tmp/folk_new --work /tmp/folk_bundle_new
+then its export at step 1,200 (the run was stopped there for the session's deadline) copied
+into checkpoints/shipped/ once checked; see benchmarks/melody.md.
 """
 import argparse
 import json
