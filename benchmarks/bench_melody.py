@@ -335,7 +335,19 @@ def evaluate(args):
             f"{split['groups']['tunes']} folk tunes of music21's corpus; rule: {split['rule']}",
             kind='count', tunes_in_groups=split['groups']['tunes_in_such_groups'],
             melodic_twin_pairs=split['groups']['melodic_twin_pairs'],
-            same_oneill_number_links=split['groups']['same_oneill_number_links'])
+            same_oneill_number_links=split['groups']['same_oneill_number_links'],
+            largest_group=split['groups']['largest_group'])
+    if args.bundle_split == 'tune' and not args.tunes:
+        # controls for the twin rule: the same comparison against reversed melodies (a false
+        # match rate), and the pairs a looser 80 % rule would add
+        signatures = [midi.interval_signature(t) for t in tunes]
+        reversed_pairs = midi.twin_pairs(signatures, [s[::-1].copy() for s in signatures])
+        looser = midi.twin_pairs(signatures, match=0.8)
+        rule_data = f"{len(tunes)} folk tunes of music21's corpus, first 48 melodic intervals"
+        out.add('twin_rule_reversed_pairs', sum(1 for i, j, _ in reversed_pairs if i != j), 'pairs',
+                rule_data + ', each against every reversed one (90 % rule)', kind='count')
+        out.add('twin_rule_pairs_80_to_90', len(looser) - split['groups']['melodic_twin_pairs'], 'pairs',
+                rule_data + ', pairs agreeing on 80 to 90 % (left apart by the 90 % rule)', kind='count')
     for prefix, s in [('bundle', s_model)]:
         out.add(f'{prefix}_nats_per_step', s['log_likelihood_per_step'], NLL_UNIT, data, format='.3f')
         out.add(f'{prefix}_nats_per_note', s['log_likelihood_per_note'],
