@@ -19,8 +19,10 @@ The shipped bundle (2026-12-07), trained on two CPU cores shared with other jobs
     .venv/bin/python scripts/train_folk_bundle.py --make-split --tunes-cache /tmp/folk_corpus.pkl
     nice -n 10 nohup .venv/bin/python scripts/train_folk_bundle.py --tunes-cache /tmp/folk_corpus.pkl \
         --max-steps 1800 --max-minutes 62 --out /tmp/folk_new --work /tmp/folk_bundle_new
-then its export at step 1,200 (the run was stopped there for the session's deadline) copied
-into checkpoints/shipped/ once checked; see benchmarks/melody.md.
+stopped at step 1,370 (its export at step 1,200 kept), then resumed alone to 1,800 steps:
+    .venv/bin/python scripts/train_folk_bundle.py --tunes-cache /tmp/folk_corpus.pkl --resume \
+        --max-steps 1800 --max-minutes 14 --out /tmp/folk_new --work /tmp/folk_bundle_new
+and copied into checkpoints/shipped/ once checked; see benchmarks/melody.md.
 """
 import argparse
 import json
