@@ -6,8 +6,8 @@ of other speech (LJSpeech-style, for negatives that hold no command):
 
 * choices on validation, test once. The stream model (the notebook's log-mel CNN with the
   twelve classes _silence_, _unknown_ and the ten commands, trained on stream-like windows:
-  cookbook.kws_stream.StreamExamples, no label smoothing) is trained on the training speakers;
-  the detector (legacy rule against per-keyword hysteresis, margin, minimum windows, smoothing,
+  cookbook.kws_stream.StreamExamples, no label smoothing) is trained on the training speakers in
+  each set-up of --variants, and the set-up with the fewest validation misses is kept; the detector (legacy rule against per-keyword hysteresis, margin, minimum windows, smoothing,
   refractory period) and its threshold are chosen on validation streams at a false-alarm budget;
   the chosen set-up is refitted on training + validation speakers (one model per seed) and the
   testing speakers are scored once;
@@ -23,8 +23,9 @@ of other speech (LJSpeech-style, for negatives that hold no command):
     .venv/bin/python benchmarks/bench_voice_commands.py --part timing   # loading speed and epoch time only
     .venv/bin/python benchmarks/bench_voice_commands.py --quick      # 1-2 minutes, says nothing; outputs/bench-quick
 
-The recorded stream figures came from `--part stream --epochs 15 --seeds 2 --stream-seeds 1
---max-commands 240` (benchmarks/voice_commands.md).
+The recorded stream figures came from `--part stream` with the defaults (40 epochs, the three
+training set-ups of VARIANTS compared on validation, 2 seeds refitted and both scored on the
+streams, every command of each group): benchmarks/voice_commands.md.
 
 --data defaults to $SPEECH_COMMANDS_DIR, --speech to $LJSPEECH_DIR. Figures go through
 benchmarks/results.py into benchmarks/results/voice_commands.json.
@@ -47,6 +48,14 @@ import results as results_module  # noqa: E402
 BUDGET_PER_HOUR = 60.0   # the validation false-alarm budget: one per minute of audio
 TARGET = (0.90, 60.0)    # at 10 dB on the testing speakers: hit rate, false alarms per hour of stream
 TAGS = ('legacy_avg5', 'legacy', 'hysteresis', 'margin', 'windows3', 'avg3', 'refractory')
+# Training set-ups of the stream model compared on the validation speakers (ks.StreamExamples fields):
+# the one with the fewest validation misses at the budget is refitted and tested.
+VARIANTS = {
+    'stream': ('shifts up to 300 ms, SNR 0-30 dB, 10 % silence, 10 % partial words', dict(max_shift=0.3)),
+    'shift150': ('shifts up to 150 ms, otherwise the same (chosen: StreamExamples\' default)', dict(max_shift=0.15)),
+    'negatives20': ('20 % silence and 20 % partial words, otherwise as stream',
+                    dict(max_shift=0.3, p_silence=0.2, p_partial=0.2)),
+}
 THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(27)) + (0.97, 0.98, 0.99)  # 0.3 to 0.95, then finer
 
 
@@ -64,13 +73,17 @@ def main(argv=None):
                         help='a folder in the Speech Commands layout (default: $SPEECH_COMMANDS_DIR)')
     parser.add_argument('--speech', type=Path, default=os.environ.get('LJSPEECH_DIR'),
                         help='a folder of other speech, LJSpeech-style (default: $LJSPEECH_DIR)')
-    parser.add_argument('--epochs', type=int, default=30, help='epochs of every stream-model run (default 30)')
+    parser.add_argument('--epochs', type=int, default=40,
+                        help='epochs of every stream-model run (default 40, the notebook\'s with a GPU)')
     parser.add_argument('--seeds', type=int, default=2, help='seeds of the refitted model (default 2)')
     parser.add_argument('--stream-seeds', type=int, default=None,
                         help='how many of the refitted seeds are scored on the test streams (default: all; '
                              'every seed gets per-clip accuracy)')
     parser.add_argument('--max-commands', type=int, default=None,
                         help='at most this many commands in each group\'s streams, drawn at random (default: all)')
+    parser.add_argument('--variants', default=','.join(VARIANTS),
+                        help='comma-separated training set-ups compared on validation (default: all of '
+                             + ', '.join(VARIANTS) + ')')
     parser.add_argument('--hop', type=float, default=0.05, help='seconds between stream windows (default 0.05)')
     parser.add_argument('--budget', type=float, default=BUDGET_PER_HOUR,
                         help='false alarms per hour allowed on the validation streams (default 60)')
@@ -85,6 +98,10 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='1-2 minutes: 2 epochs, 1 seed, 96 training clips, short streams; says nothing')
     args = parser.parse_args(argv)
+    args.variants = [v.strip() for v in args.variants.split(',') if v.strip()]
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown or not args.variants:
+        parser.error(f'--variants {",".join(unknown) or "(none)"}: choose from {", ".join(VARIANTS)}')
     if args.quick:  # a check that the code runs: the shipped samples unless data are named
         args.data = args.data or REPO_ROOT / 'data' / 'samples' / 'speech_commands'
         args.speech = args.speech or REPO_ROOT / 'data' / 'samples' / 'ljspeech'
@@ -142,10 +159,12 @@ class Bench:
 
     # --- training -----------------------------------------------------------------------------
 
-    def train(self, splits, seed, tag):
-        """The stream model on the given speakers' clips (cached by tag); returns (model, seconds per epoch)."""
+    def train(self, splits, seed, tag, variant='stream'):
+        """The stream model on the given speakers' clips (cached by tag and variant); returns (model,
+        seconds per epoch)."""
         import keras
         np, nb = self.np, self.nb
+        tag = tag if variant == 'stream' else f'{tag}_{variant}'
         path = self.args.cache / f'{tag}_seed{seed}_e{self.args.epochs}.keras'
         timing = path.with_suffix('.epoch_seconds')
         if path.is_file() and timing.is_file():
@@ -154,7 +173,7 @@ class Bench:
         y = np.concatenate([self.data[s][1] for s in splits])
         start = time.perf_counter()
         model, history = nb.train_stream_model((x, y), self.task.classes, self.noise['train'],
-                                               self.args.epochs, seed=seed)
+                                               self.args.epochs, seed=seed, stream_options=VARIANTS[variant][1])
         seconds = (time.perf_counter() - start) / self.args.epochs
         model.save(path)
         timing.write_text(f'{seconds:.3f}')
@@ -242,31 +261,30 @@ class Bench:
         np, ks, sc = self.np, self.ks, self.sc
         args, R = self.args, self.results
         say(f'\nstream model: the notebook\'s log-mel CNN, 12 classes, trained on stream-like windows '
-            f'(shifts up to 300 ms with noise filling, SNR 0-30 dB, silence, partial words; no label smoothing), '
+            f'(shifts with noise filling, SNR 0-30 dB, silence, partial words; no label smoothing), '
             f'{args.epochs} epochs')
         noise_s = {s: ks.seconds_of(self.noise[s]) for s in sc.SPLITS}
         say('noise recordings split by time: ' + ', '.join(f'{s} {v:.0f} s' for s, v in noise_s.items()))
-        model, _ = self.train(['train'], 0, 'train')
-        val_acc, _, _ = self.clip_accuracy(model, 'validation')
-        say(f'validation per-clip accuracy (training speakers only, seed 0): {val_acc:.3f} (which of the ten '
-            f'commands; argmax over all twelve classes: {self.clip_accuracy(model, "validation", twelve=True)[0]:.3f})')
         val_streams = self.streams('validation', seed=100)
-        val = self.probabilities(model, val_streams, f'val_train_seed0_e{args.epochs}')
         describe_streams('validation', val_streams)
+        variant, model, val = self.choose_variant(val_streams)
+        self.variant = variant
+        val_acc, _, _ = self.clip_accuracy(model, 'validation')
         chosen = self.choose_detector(val)
         # the testing speakers, once: the set-up refitted on training + validation speakers
         test_streams = self.streams('test', seed=200)
         describe_streams('test', test_streams)
         per_seed, accs, accs12, boots, epoch_seconds = [], [], [], [], []
         for seed in range(args.seeds):
-            refit, seconds = self.train(['train', 'validation'], seed, 'trainval')
+            refit, seconds = self.train(['train', 'validation'], seed, 'trainval', variant)
             epoch_seconds.append(seconds)
             acc, correct, speakers = self.clip_accuracy(refit, 'test')
             accs.append(acc)
             accs12.append(self.clip_accuracy(refit, 'test', twelve=True)[0])
             boots.append(self.bootstrap(correct, speakers))
             if seed < (args.stream_seeds or args.seeds):
-                probs = self.probabilities(refit, test_streams, f'test_trainval_seed{seed}_e{args.epochs}')
+                suffix = '' if variant == 'stream' else f'_{variant}'
+                probs = self.probabilities(refit, test_streams, f'test_trainval{suffix}_seed{seed}_e{args.epochs}')
                 per_seed.append(ks.evaluate(probs, self.keyword_ids, chosen))
             say(f'  seed {seed}: test per-clip accuracy {acc:.3f} (95 % over {boots[-1][2]} test speakers '
                 f'{boots[-1][0]:.3f}-{boots[-1][1]:.3f})')
@@ -284,6 +302,45 @@ class Bench:
             R.save()
         if args.legacy:
             self.legacy_row(val_streams)
+
+    def choose_variant(self, val_streams):
+        """Each training set-up of --variants trained on the training speakers (seed 0) and judged on the
+        validation streams: per-clip accuracy, and the miss rate of a fixed detector (per-keyword
+        hysteresis, 3 windows, average of 3) at its best threshold within the budget (commands at every
+        SNR and the noise alone pooled). Returns (variant, model, validation probabilities) of the one
+        with the fewest misses (ties: fewer false alarms)."""
+        ks, R, args = self.ks, self.results, self.args
+        fixed = dict(rearm='half', min_windows=3, smooth=3)
+        say(f'\ntraining set-ups on the validation speakers (model of the training speakers, seed 0, {args.epochs} '
+            f'epochs; detector: per-keyword hysteresis, 3 windows, average of 3, best threshold within '
+            f'{args.budget:g} false alarms per hour):')
+        rows = []
+        for name in args.variants:
+            model, _ = self.train(['train'], 0, 'train', name)
+            acc, _, _ = self.clip_accuracy(model, 'validation')
+            acc12 = self.clip_accuracy(model, 'validation', twelve=True)[0]
+            suffix = '' if name == 'stream' else f'_{name}'
+            val = self.probabilities(model, val_streams, f'val_train{suffix}_seed0_e{args.epochs}')
+            pool = [v for v in val if v[0].kind != 'speech']
+            speech = [v for v in val if v[0].kind == 'speech']
+            d, f = ks.choose(ks.curve(pool, self.keyword_ids, self.family(**fixed)), args.budget)
+            sp = ks.pooled(ks.evaluate(speech, self.keyword_ids, d)) if speech else None
+            rows.append((name, model, val, f))
+            R.add(f'variant_{name}_validation_miss_rate', f['miss_rate'], 'share of commands', format='.3f',
+                  data=f'validation streams pooled (commands of the validation speakers at every SNR, noise alone); '
+                       f'model of the training speakers, seed 0, {args.epochs} epochs',
+                  setup=VARIANTS[name][0], threshold=d.threshold, fa_per_hour=f['fa_per_hour'],
+                  speech_fa_per_hour=sp['fa_per_hour'] if sp else None, budget=args.budget,
+                  clip_accuracy=acc, clip_accuracy_12way=acc12, epochs=args.epochs)
+            say(f'  {name:<12} {VARIANTS[name][0]:<72} per-clip {acc:.3f} (12-way {acc12:.3f}); threshold '
+                f'{d.threshold:.2f}: miss {f["miss_rate"]:.3f}, {f["fa_per_hour"]:.0f} FA/h'
+                + (f'; other speech {sp["fa_per_hour"]:.0f} FA/h' if sp else ''))
+            R.save()
+        name, model, val, f = min(rows, key=lambda r: (r[3]['miss_rate'], r[3]['fa_per_hour']))
+        say(f'chosen set-up: {name} ({VARIANTS[name][0]})')
+        R.add('variant', name, 'set-up', format='s', data='the training set-up with the fewest validation misses',
+              setup=VARIANTS[name][0], compared=', '.join(args.variants))
+        return name, model, val
 
     STEPS = (  # (tag, what it adds, the Detector fields it sets): tried one after another
         ('margin', '+ margin of 0.3 over the runner-up class', dict(margin=0.3)),
@@ -525,8 +582,12 @@ class Bench:
         import librosa
         np, sc, nb, R = self.np, self.sc, self.nb, self.results
         model = getattr(self, 'refit0', None)
-        if model is None:
-            model, _ = self.train(['train', 'validation'], 0, 'trainval')
+        if model is None:  # the set-up the stream part chose (this run's, or the results file's)
+            variant = getattr(self, 'variant', None)
+            if variant is None and R.path.is_file():
+                variant = results_module.load(R.path)['figures'].get('variant', {}).get('value')
+            self.variant = variant or 'stream'
+            model, _ = self.train(['train', 'validation'], 0, 'trainval', self.variant)
         x, y, _ = self.data['test']
         train_x = np.concatenate([self.data['train'][0], self.data['validation'][0]])
         train_y = np.concatenate([self.data['train'][1], self.data['validation'][1]])
@@ -548,7 +609,8 @@ class Bench:
                    'and output), float front end')
         say(f'\nint8 TensorFlow Lite (stream model, seed 0): {kib:.0f} KiB, test accuracy {acc:.3f}')
         # the recipe's Conv1D on the raw 22,050 Hz waveform, given one stream-model run's time
-        seconds_path = self.args.cache / f'trainval_seed0_e{self.args.epochs}.epoch_seconds'
+        tag = 'trainval' if getattr(self, 'variant', 'stream') in (None, 'stream') else f'trainval_{self.variant}'
+        seconds_path = self.args.cache / f'{tag}_seed0_e{self.args.epochs}.epoch_seconds'
         budget = float(seconds_path.read_text()) * self.args.epochs if seconds_path.is_file() else 300.0
         resample = lambda c: librosa.resample(sc.as_float(c), orig_sr=sc.SAMPLE_RATE, target_sr=nb.RECIPE_SAMPLE_RATE)
         train_c, test_c = train_y >= 2, y >= 2  # the ten commands only: classes 2.. of the 12

@@ -78,18 +78,22 @@ def test_stream_examples_fill_with_noise_not_zeros_and_make_negatives():
     assert seen['silence'] > 10 and seen['unknown'] > 10 and seen['command'] > 200
 
 
-def test_stream_examples_shift_by_several_hundred_ms():
+@pytest.mark.parametrize('max_shift', [None, 0.3])
+def test_stream_examples_shift_up_to_max_shift(max_shift):
+    """Shifts fill the range up to max_shift (default 150 ms) on both sides, never beyond it."""
     clips, labels = word_clips(1)
     parts = ks.split_noise_by_time(noises())
+    options = {} if max_shift is None else dict(max_shift=max_shift)
     maker = ks.StreamExamples(clips, labels, parts['train'], silence=0, unknown=1, p_silence=0, p_partial=0,
-                              p_clean=1.0, gain_db=0)
+                              p_clean=1.0, gain_db=0, **options)
+    bound = 0.15 if max_shift is None else max_shift
     rng = np.random.default_rng(0)
     onsets = []
     for _ in range(200):
         x, _ = maker.example(0, rng)
         onsets.append(ks.active_span(x)[0])
     shift = (np.array(onsets) - 5000) / SR
-    assert shift.min() < -0.2 and shift.max() > 0.2 and np.abs(shift).max() <= 0.32
+    assert shift.min() < -0.66 * bound and shift.max() > 0.66 * bound and np.abs(shift).max() <= bound + 0.02
 
 
 def test_clean_examples_keep_a_room_floor_and_batches_are_one_hot():
