@@ -380,9 +380,9 @@ class Detector:
     refractory: float = 0.0
 
     def describe(self):
-        parts = [f'threshold {self.threshold:.2f}']
+        parts = [f'threshold {self.threshold:g}']
         parts.append('legacy: top class, 1 s shared refractory' if self.rearm is None
-                     else f're-arm below {self.rearm:.2f} per keyword')
+                     else f're-arm below {self.rearm:g} per keyword')
         if self.margin:
             parts.append(f'margin {self.margin:.2f}')
         if self.min_windows > 1:
