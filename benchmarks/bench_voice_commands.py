@@ -7,7 +7,8 @@ of other speech (LJSpeech-style, for negatives that hold no command):
 * choices on validation, test once. The stream model (the notebook's log-mel CNN with the
   twelve classes _silence_, _unknown_ and the ten commands, trained on stream-like windows:
   cookbook.kws_stream.StreamExamples, no label smoothing) is trained on the training speakers in
-  each set-up of --variants, and the set-up with the fewest validation misses is kept; the detector (legacy rule against per-keyword hysteresis, margin, minimum windows, smoothing,
+  each set-up of --variants, and the set-up with the fewest validation misses is kept; the
+  detector (legacy rule against per-keyword hysteresis, margin, minimum windows, smoothing,
   refractory period) and its threshold are chosen on validation streams at a false-alarm budget;
   the chosen set-up is refitted on training + validation speakers (one model per seed) and the
   testing speakers are scored once;
@@ -52,11 +53,16 @@ TAGS = ('legacy_avg5', 'legacy', 'hysteresis', 'margin', 'windows3', 'avg3', 're
 # the one with the fewest validation misses at the budget is refitted and tested.
 VARIANTS = {
     'stream': ('shifts up to 300 ms, SNR 0-30 dB, 10 % silence, 10 % partial words', dict(max_shift=0.3)),
-    'shift150': ('shifts up to 150 ms, otherwise the same (chosen: StreamExamples\' default)', dict(max_shift=0.15)),
+    'shift150': ('shifts up to 150 ms, otherwise as stream', dict(max_shift=0.15)),
     'negatives20': ('20 % silence and 20 % partial words, otherwise as stream',
                     dict(max_shift=0.3, p_silence=0.2, p_partial=0.2)),
 }
 THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(27)) + (0.97, 0.98, 0.99)  # 0.3 to 0.95, then finer
+
+
+def tagged(tag, variant):
+    """A cache name's stem for a training set-up: the first set-up ('stream') keeps the bare tag."""
+    return tag if variant in (None, 'stream') else f'{tag}_{variant}'
 
 
 def say(text=''):
@@ -164,7 +170,7 @@ class Bench:
         seconds per epoch)."""
         import keras
         np, nb = self.np, self.nb
-        tag = tag if variant == 'stream' else f'{tag}_{variant}'
+        tag = tagged(tag, variant)
         path = self.args.cache / f'{tag}_seed{seed}_e{self.args.epochs}.keras'
         timing = path.with_suffix('.epoch_seconds')
         if path.is_file() and timing.is_file():
@@ -283,8 +289,7 @@ class Bench:
             accs12.append(self.clip_accuracy(refit, 'test', twelve=True)[0])
             boots.append(self.bootstrap(correct, speakers))
             if seed < (args.stream_seeds or args.seeds):
-                suffix = '' if variant == 'stream' else f'_{variant}'
-                probs = self.probabilities(refit, test_streams, f'test_trainval{suffix}_seed{seed}_e{args.epochs}')
+                probs = self.probabilities(refit, test_streams, f'{tagged("test_trainval", variant)}_seed{seed}_e{args.epochs}')
                 per_seed.append(ks.evaluate(probs, self.keyword_ids, chosen))
             say(f'  seed {seed}: test per-clip accuracy {acc:.3f} (95 % over {boots[-1][2]} test speakers '
                 f'{boots[-1][0]:.3f}-{boots[-1][1]:.3f})')
@@ -309,8 +314,9 @@ class Bench:
         """Each training set-up of --variants trained on the training speakers (seed 0) and judged on the
         validation streams: per-clip accuracy, and the miss rate of a fixed detector (per-keyword
         hysteresis, 3 windows, average of 3) at its best threshold within the budget (the commands'
-        streams at every SNR pooled: false alarms per hour of those streams, the target's measure). Returns (variant, model, validation probabilities) of the one
-        with the fewest misses (ties: fewer false alarms)."""
+        streams at every SNR pooled: false alarms per hour of those streams, the target's measure).
+        Returns (variant, model, validation probabilities) of the one with the fewest misses (ties:
+        fewer false alarms)."""
         ks, R, args = self.ks, self.results, self.args
         fixed = dict(rearm='half', min_windows=3, smooth=3)
         say(f'\ntraining set-ups on the validation speakers (model of the training speakers, seed 0, {args.epochs} '
@@ -321,8 +327,7 @@ class Bench:
             model, _ = self.train(['train'], 0, 'train', name)
             acc, _, _ = self.clip_accuracy(model, 'validation')
             acc12 = self.clip_accuracy(model, 'validation', twelve=True)[0]
-            suffix = '' if name == 'stream' else f'_{name}'
-            val = self.probabilities(model, val_streams, f'val_train{suffix}_seed0_e{args.epochs}')
+            val = self.probabilities(model, val_streams, f'{tagged("val_train", name)}_seed0_e{args.epochs}')
             pool = [v for v in val if v[0].kind == 'commands']
             speech = [v for v in val if v[0].kind == 'speech']
             d, f = ks.choose(ks.curve(pool, self.keyword_ids, self.family(**fixed)), args.budget)
@@ -351,8 +356,7 @@ class Bench:
         ks, R, args = self.ks, self.results, self.args
         acc, correct, speakers = self.clip_accuracy(model, 'test')
         low, high, n = self.bootstrap(correct, speakers)
-        suffix = '' if variant == 'stream' else f'_{variant}'
-        scored = ks.evaluate(self.probabilities(model, test_streams, f'test_train{suffix}_seed0_e{args.epochs}'),
+        scored = ks.evaluate(self.probabilities(model, test_streams, f'{tagged("test_train", variant)}_seed0_e{args.epochs}'),
                              self.keyword_ids, chosen)
         data = 'the model the threshold was chosen on (training speakers only, seed 0), testing speakers'
         R.add('train_only_test_accuracy', acc, 'accuracy', format='.3f', data=data, low=low, high=high, speakers=n)
@@ -648,8 +652,7 @@ class Bench:
                    'and output), float front end')
         say(f'\nint8 TensorFlow Lite (stream model, seed 0): {kib:.0f} KiB, test accuracy {acc:.3f}')
         # the recipe's Conv1D on the raw 22,050 Hz waveform, given one stream-model run's time
-        tag = 'trainval' if getattr(self, 'variant', 'stream') in (None, 'stream') else f'trainval_{self.variant}'
-        seconds_path = self.args.cache / f'{tag}_seed0_e{self.args.epochs}.epoch_seconds'
+        seconds_path = self.args.cache / f'{tagged("trainval", getattr(self, "variant", None))}_seed0_e{self.args.epochs}.epoch_seconds'
         budget = float(seconds_path.read_text()) * self.args.epochs if seconds_path.is_file() else 300.0
         resample = lambda c: librosa.resample(sc.as_float(c), orig_sr=sc.SAMPLE_RATE, target_sr=nb.RECIPE_SAMPLE_RATE)
         train_c, test_c = train_y >= 2, y >= 2  # the ten commands only: classes 2.. of the 12
